@@ -13,6 +13,9 @@
 
 namespace weir::ctl {
 
+// An Ethernet address, as the control plane passes it around.
+using mac_addr = std::array<uint8_t, 6>;
+
 // An address in network byte order. IPv4 uses bytes 0..3 and leaves 4..15 zero:
 // the same layout as the address words of struct weir_flow_key.
 struct ip_addr {

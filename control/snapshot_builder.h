@@ -20,8 +20,6 @@
 
 namespace weir::ctl {
 
-using mac_addr = std::array<uint8_t, 6>;
-
 // Stable backend ids. A (VIP, backend address) pair keeps its id and `ref` for as
 // long as it stays configured, so flow entries stay valid across snapshots; an id
 // freed by a removal is reused with the next generation, so flows of the removed

@@ -1,11 +1,14 @@
 // weir_main.cpp — the `weir` binary: command line, then `--check` (load and
-// validate the configuration, print every problem). Main thread only.
+// validate the configuration, print every problem) or the daemon (daemon.h).
+// Main thread, which becomes the control thread.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
 
 #include "config.h"
+#include "daemon.h"
+#include "log.h"
 
 namespace {
 
@@ -51,7 +54,7 @@ int main(int argc, char **argv)
 	        ->check(CLI::IsMember({"dpdk", "xdp", "auto"}));
 	app.add_option("--log-level", log_level, "least severe level logged")
 	        ->capture_default_str()
-	        ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+	        ->check(CLI::IsMember({"error", "warning", "info", "debug"}));
 	app.add_flag("--check", check_only, "validate the configuration, print every problem and exit");
 	try {
 		app.parse(argc, argv);
@@ -69,7 +72,18 @@ int main(int argc, char **argv)
 		opts.engine = weir::ctl::parse_engine(engine);
 	if (check_only)
 		return check(file, opts);
-	std::cerr << "weir: this build of weir contains no packet engine; it runs only `weir --config FILE "
-	             "--check`\n";
-	return exit_startup;
+
+	weir::log_level level;
+	if (!weir::parse_log_level(log_level, level)) {
+		std::cerr << "weir: --log-level " << log_level
+		          << ": expected debug, info, warning or error\n";
+		return exit_invalid;
+	}
+	weir::set_log_level(level);
+	weir::ctl::config_report report = weir::ctl::load_config(file, opts);
+	for (const auto &p : report.problems)
+		weir::log(p.warning ? weir::log_level::warning : weir::log_level::error, p.to_string());
+	if (!report.valid())
+		return exit_invalid;
+	return weir::ctl::run_daemon(std::move(*report.cfg));
 }

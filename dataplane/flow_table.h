@@ -40,6 +40,7 @@
 // counts `untracked`: the packet is still forwarded by the scheduler, untracked.
 #pragma once
 
+#include "counters.h"
 #include "result.h"
 #include "weir_abi.h"
 
@@ -73,7 +74,7 @@ struct alignas(64) flow_bucket {
 };
 static_assert(sizeof(flow_bucket) == 64, "a bucket is one cache line");
 
-// Written only by the owning worker, as plain integers.
+// A flow table's event counts as read at one moment (flow_table::counters()).
 struct flow_counters {
 	uint64_t inserted = 0;  // new entries
 	uint64_t expired = 0;  // entries reclaimed after their expiry
@@ -153,14 +154,14 @@ public:
 		}
 		flow_entry *slot = empty ? empty : expired;
 		if (WEIR_UNLIKELY(!slot)) {
-			_counters.untracked++;
+			_counters.untracked.inc();
 			return nullptr;
 		}
 		if (slot == expired)
 			reclaim_expired(*slot);
 		*slot = flow_entry{sig, backend_ref, expires, state, {}};
 		count_add(backend_ref);
-		_counters.inserted++;
+		_counters.inserted.inc();
 		return slot;
 	}
 
@@ -176,14 +177,14 @@ public:
 		count_sub(e->backend_ref);
 		count_add(new_ref);
 		e->backend_ref = new_ref;
-		_counters.rechosen++;
+		_counters.rechosen.inc();
 	}
 
 	void erase(flow_entry *e)
 	{
 		count_sub(e->backend_ref);
 		e->sig = 0;
-		_counters.erased++;
+		_counters.erased.inc();
 	}
 
 	// Reclaims the expired entries of the next `buckets` buckets after the
@@ -199,8 +200,12 @@ public:
 	// Entries held in the whole table. Any thread.
 	uint64_t flows_active() const { return _flows_active.load(std::memory_order_relaxed); }
 
-	// The owning worker's counters (other threads need a snapshot; not here yet).
-	const flow_counters &counters() const { return _counters; }
+	// The owning worker's counters, as read now. Any thread.
+	flow_counters counters() const
+	{
+		return {_counters.inserted.get(), _counters.expired.get(), _counters.erased.get(),
+		        _counters.untracked.get(), _counters.rechosen.get()};
+	}
 	size_t capacity() const { return (size_t(_mask) + 1) * flow_bucket_entries; }
 	size_t buckets() const { return size_t(_mask) + 1; }
 	// Memory owned by the table: buckets plus the per-backend counts.
@@ -236,13 +241,17 @@ private:
 	{
 		count_sub(e.backend_ref);
 		e.sig = 0;
-		_counters.expired++;
+		_counters.expired.inc();
 	}
 
 	flow_bucket *_buckets;
 	uint32_t _mask;  // buckets - 1
 	uint32_t _sweep_cursor = 0;  // next bucket sweep() visits
-	flow_counters _counters;
+	// Written only by the owner (relaxed load + store, see counters.h), read by
+	// the control thread through counters().
+	struct {
+		counter inserted, expired, erased, untracked, rechosen;
+	} _counters;
 	std::atomic<uint64_t> _flows_active{0};  // see count_add for its ordering
 	std::unique_ptr<std::atomic<uint32_t>[]> _active;  // WEIR_MAX_BACKENDS counts, by backend id
 };

@@ -87,7 +87,8 @@ if run 2 --config "$root/conf/minimal.toml" --engine dpdk --check; then
 	echo "ok: --engine dpdk overrides the file"
 fi
 run 0 --config "$root/conf/minimal.toml" --engine xdp --check && echo "ok: --engine xdp"
-# Without --check this build must refuse to run, not pretend to.
+# Without --check, a file whose engine cannot start here (engine "auto" without a
+# DPDK port, and no XDP engine in this build) is one clear line and exit 1.
 if run 1 --config "$root/conf/minimal.toml"; then
 	[ "$(wc -l <"$err")" -eq 1 ] || fail "without --check: expected one line on stderr, got: $(cat "$err")"
 	echo "ok: without --check: $(cat "$err")"

@@ -1,0 +1,311 @@
+// daemon.cpp — start-up, the event loop, reload and shutdown (control thread).
+#include "daemon.h"
+
+#include <rte_eal.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "control_socket.h"
+#include "dpdk_engine.h"
+#include "log.h"
+#include "netlink.h"
+#include "snapshot_builder.h"
+#include "stats.h"
+
+namespace weir::ctl {
+
+namespace {
+
+// Owns a file descriptor.
+struct fd_guard {
+	int fd = -1;
+	~fd_guard()
+	{
+		if (fd >= 0)
+			::close(fd);
+	}
+};
+
+// SIGTERM, SIGINT and SIGHUP are read from a signalfd by the control thread. They
+// are blocked before any other thread exists (the EAL starts several), so every
+// thread inherits the mask and none of them takes the default action.
+sigset_t handled_signals()
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (int sig : {SIGTERM, SIGINT, SIGHUP})
+		sigaddset(&set, sig);
+	return set;
+}
+
+class daemon {
+public:
+	explicit daemon(config cfg) : _cfg(std::move(cfg)) {}
+	~daemon();
+	status start();
+	void run();
+
+private:
+	status start_engine();
+	status setup_tap();
+	status rebuild(const char *why);
+	void resolve_next_hops();
+	void reload();
+	void register_commands();
+	std::optional<mac_addr> resolve(const ip_addr &a);
+
+	config _cfg;
+	std::chrono::steady_clock::time_point _started = std::chrono::steady_clock::now();
+	std::unique_ptr<dp::dpdk_engine> _engine;
+	std::unique_ptr<control_socket> _socket;
+	backend_registry _registry;
+	host_facts _host;
+	std::shared_ptr<const dp::snapshot> _snap;
+	int _tap_index = -1;
+	std::map<ip_addr, mac_addr> _resolved;  // next hops as last seen in the neighbour table
+	fd_guard _signals, _timer, _epoll;
+};
+
+daemon::~daemon()
+{
+	_socket.reset();  // removes the socket file
+	if (_engine) {
+		_engine->stop();
+		_engine.reset();
+		rte_eal_cleanup();
+	}
+}
+
+status daemon::start_engine()
+{
+	const dpdk_config &d = _cfg.dataplane.dpdk;
+	if (_cfg.dataplane.engine == engine_kind::xdp)
+		return error{"dataplane.engine = \"xdp\": the XDP engine is not part of this build yet; use "
+		             "\"dpdk\""};
+	if (d.port.empty())
+		return error{"dataplane.engine = \"auto\": no DPDK port (dataplane.dpdk.port), and the XDP "
+		             "engine is not "
+		             "part of this build yet"};
+	dp::dpdk_options opt;
+	opt.eal_args = d.eal_args;
+	opt.port = d.port;
+	opt.workers = _cfg.dataplane.workers;
+	opt.flow_table_size = _cfg.dataplane.flow_table_size;
+	opt.exception_path = d.exception_path;
+	opt.tap_name = d.tap_name;
+	auto e = dp::dpdk_engine::create(opt);
+	if (!e)
+		return error{e.error_message()};
+	_engine = std::move(e).value();
+	log_info("DPDK engine: port " + d.port + ", " + std::to_string(opt.workers) + " workers, " +
+	         std::to_string(opt.flow_table_size) + " flow entries per worker");
+	return ok();
+}
+
+// The TAP carries the host's own traffic: it gets the node's addresses.
+status daemon::setup_tap()
+{
+	const std::string &name = _engine->tap_name();
+	if (name.empty())
+		return ok();
+	if (status st = wait_for_interface(name, 3000); !st)
+		return st;
+	auto index = interface_index(name);
+	if (!index)
+		return error{index.error_message()};
+	_tap_index = *index;
+	if (status st = set_link_up(_tap_index); !st)
+		return st;
+	if (status st = add_address(_tap_index, _cfg.node.ipv4); !st)
+		return st;
+	if (_cfg.node.ipv6)
+		if (status st = add_address(_tap_index, *_cfg.node.ipv6); !st)
+			return st;
+	log_info("exception path: " + name + " up with " + _cfg.node.ipv4.to_string() +
+	         (_cfg.node.ipv6 ? " and " + _cfg.node.ipv6->to_string() : ""));
+	return ok();
+}
+
+std::optional<mac_addr> daemon::resolve(const ip_addr &a)
+{
+	auto it = _resolved.find(a);
+	if (it != _resolved.end())
+		return it->second;
+	return std::nullopt;
+}
+
+status daemon::rebuild(const char *why)
+{
+	auto s = build_snapshot(_cfg, _host, _registry, _snap.get());
+	if (!s)
+		return error{s.error_message()};
+	_snap = *s;
+	if (_engine)
+		_engine->publish(_snap);
+	log_info(std::string("snapshot ") + std::to_string(_snap->generation) + " published (" + why + ")");
+	return ok();
+}
+
+// Asks the kernel for every next hop the snapshot lacks; publishes a new snapshot
+// when the neighbour table learned or changed one.
+void daemon::resolve_next_hops()
+{
+	if (_tap_index < 0)
+		return;
+	auto table = neighbour_table::dump(_tap_index);
+	if (!table)
+		return;
+	std::map<ip_addr, mac_addr> seen;
+	for (const vip_config &v : _cfg.vips)
+		for (const backend_config &b : v.backends) {
+			ip_addr hop = b.address;
+			bool on_link = b.address.is_v4()
+			                       ? _cfg.node.ipv4.contains(b.address)
+			                       : _cfg.node.ipv6 && _cfg.node.ipv6->contains(b.address);
+			if (!on_link && v.forwarding != forwarding_kind::l2dsr) {
+				const auto &gw = b.address.is_v4() ? _cfg.node.gateway : _cfg.node.gateway6;
+				if (!gw)
+					continue;
+				hop = *gw;
+			}
+			if (auto mac = table->find(hop))
+				seen[hop] = *mac;
+			else if (status st = request_resolution(_tap_index, hop); !st)
+				log(log_level::debug,
+				    "cannot ask for " + hop.to_string() + ": " + st.error_message());
+		}
+	if (seen == _resolved)
+		return;
+	_resolved = std::move(seen);
+	if (status st = rebuild("next hops resolved"); !st)
+		log_error("cannot rebuild the snapshot: " + st.error_message());
+}
+
+void daemon::reload()
+{
+	config_report r = load_config(_cfg.file);
+	for (const config_problem &p : r.problems)
+		(p.warning ? log_warning : log_error)(p.to_string());
+	if (!r.valid()) {
+		log_error("reload of " + _cfg.file + " failed: the running configuration is unchanged");
+		return;
+	}
+	config old = std::move(_cfg);
+	_cfg = std::move(*r.cfg);
+	// The engine's own shape is fixed at start.
+	_cfg.dataplane = old.dataplane;
+	if (status st = rebuild("reload"); !st) {
+		log_error("reload failed: " + st.error_message());
+		_cfg = std::move(old);
+		return;
+	}
+	resolve_next_hops();
+}
+
+void daemon::register_commands()
+{
+	_socket->on("status", [this](const nlohmann::json &) {
+		auto uptime = std::chrono::steady_clock::now() - _started;
+		status_info info{_engine->name(), _engine->workers().size(),
+		                 uint64_t(std::chrono::duration_cast<std::chrono::seconds>(uptime).count()),
+		                 _cfg.file};
+		return status_json(info, _cfg, *_snap);
+	});
+	_socket->on("stats", [this](const nlohmann::json &) {
+		auto workers = _engine->workers();
+		return stats_json(_cfg, *_snap, workers, engine_drop_counts(*_engine));
+	});
+}
+
+status daemon::start()
+{
+	if (status st = start_engine(); !st)
+		return st;
+	_host.port_mac = _engine->port_mac();
+	_host.resolve = [this](const ip_addr &a) { return resolve(a); };
+	auto first = build_snapshot(_cfg, _host, _registry, nullptr);
+	if (!first)
+		return error{first.error_message()};
+	_snap = *first;
+	if (status st = _engine->start(_snap); !st)
+		return st;
+	if (status st = setup_tap(); !st)
+		return st;
+	auto sock = control_socket::open(_cfg.control);
+	if (!sock)
+		return error{sock.error_message()};
+	_socket = std::move(sock).value();
+	register_commands();
+	resolve_next_hops();
+	return ok();
+}
+
+void daemon::run()
+{
+	sigset_t set = handled_signals();
+	_signals.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	itimerspec every_second{{1, 0}, {1, 0}};
+	timerfd_settime(_timer.fd, 0, &every_second, nullptr);
+	_epoll.fd = epoll_create1(EPOLL_CLOEXEC);
+	for (int fd : {_signals.fd, _timer.fd, _socket->fd()}) {
+		epoll_event ev{};
+		ev.events = EPOLLIN;
+		ev.data.fd = fd;
+		epoll_ctl(_epoll.fd, EPOLL_CTL_ADD, fd, &ev);
+	}
+	log_info("weir running: " + std::to_string(_cfg.vips.size()) + " VIPs, control socket " +
+	         _socket->path());
+	for (;;) {
+		epoll_event evs[8];
+		int n = epoll_wait(_epoll.fd, evs, 8, -1);
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == _socket->fd()) {
+				_socket->handle_events();
+			} else if (fd == _timer.fd) {
+				uint64_t ticks;
+				ssize_t rc = ::read(_timer.fd, &ticks, sizeof(ticks));
+				(void)rc;
+				resolve_next_hops();
+			} else if (fd == _signals.fd) {
+				signalfd_siginfo si;
+				if (::read(_signals.fd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					log_info("SIGHUP: reloading " + _cfg.file);
+					reload();
+				} else {
+					log_info(std::string("signal ") + strsignal(int(si.ssi_signo)) +
+					         ": stopping");
+					return;
+				}
+			}
+		}
+	}
+}
+
+}  // namespace
+
+int run_daemon(config cfg)
+{
+	sigset_t set = handled_signals();
+	pthread_sigmask(SIG_BLOCK, &set, nullptr);
+	daemon d(std::move(cfg));
+	if (status st = d.start(); !st) {
+		log_error(st.error_message());
+		return 1;
+	}
+	d.run();
+	return 0;
+}
+
+}  // namespace weir::ctl

@@ -1,0 +1,121 @@
+// dpdk_worker.cpp — the burst loop of a DPDK worker (its own lcore only): RX a
+// burst, run the packet core, buffer and flush TX, hand non-VIP traffic to the
+// kernel through the TAP and the kernel's traffic back out of the port. Nothing
+// here allocates, locks, logs or makes a system call per packet.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dpdk_worker.h"
+
+namespace weir::dp {
+
+namespace {
+
+constexpr uint16_t burst = 32;
+// Flow-table buckets swept per loop: a few while busy, more when idle, so expired
+// entries leave the per-backend counts within seconds without a full scan.
+constexpr uint32_t sweep_busy = 2;
+constexpr uint32_t sweep_idle = 256;
+
+// Sends what the queue takes; frees and counts the rest.
+void flush(uint16_t port, uint16_t queue, rte_mbuf **m, uint16_t n, worker_counters &c, bool forwarded)
+{
+	uint16_t sent = n ? rte_eth_tx_burst(port, queue, m, n) : 0;
+	if (sent == n)
+		return;
+	// The pipeline counted these as forwarded or passed; they are drops now, so
+	// that received = forwarded + passed + dropped still holds.
+	for (uint16_t i = sent; i < n; i++) {
+		if (forwarded) {
+			c.tx_bytes.sub(m[i]->pkt_len);
+			c.tx_packets.sub(1);
+		} else {
+			c.pass_packets.sub(1);
+		}
+		rte_pktmbuf_free(m[i]);
+	}
+	c.drops[WEIR_DROP_tx_full].add(n - sent);
+}
+
+// Runs the pipeline over single-segment frames; chained mbufs (larger than one
+// buffer) are never VIP traffic weir can forward, so they go to the kernel.
+void process_burst(dpdk_engine::worker &w, const snapshot &s, rte_mbuf **rx, uint16_t n, uint32_t now)
+{
+	frame frames[burst];
+	rte_mbuf *mine[burst];
+	rte_mbuf *to_port[burst], *to_tap[burst];
+	uint8_t verdicts[burst];
+	uint16_t k = 0, np = 0, nt = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		rte_mbuf *m = rx[i];
+		if (m->nb_segs != 1) {
+			to_tap[nt++] = m;
+			continue;
+		}
+		rte_prefetch0(rte_pktmbuf_mtod(m, void *));
+		mine[k] = m;
+		frames[k++] = frame{rte_pktmbuf_mtod(m, uint8_t *), m->data_len, rte_pktmbuf_headroom(m)};
+	}
+	w.pipe.process(s, frames, verdicts, k, now);
+	for (uint16_t i = 0; i < k; i++) {
+		rte_mbuf *m = mine[i];
+		switch (verdicts[i]) {
+		case WEIR_VERDICT_TX:
+			m->data_off = uint16_t(frames[i].data - static_cast<uint8_t *>(m->buf_addr));
+			m->data_len = uint16_t(frames[i].len);
+			m->pkt_len = frames[i].len;
+			to_port[np++] = m;
+			break;
+		case WEIR_VERDICT_PASS:
+			to_tap[nt++] = m;
+			break;
+		default:
+			rte_pktmbuf_free(m);
+		}
+	}
+	flush(w.port, uint16_t(w.index), to_port, np, w.counters, true);
+	if (w.tap != UINT16_MAX)
+		flush(w.tap, uint16_t(w.index), to_tap, nt, w.counters, false);
+	else
+		rte_pktmbuf_free_bulk(to_tap, nt);
+}
+
+}  // namespace
+
+void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &published,
+                const std::atomic<bool> &stop, rte_rcu_qsbr *qsbr)
+{
+	const uint64_t hz = rte_get_timer_hz();
+	rte_rcu_qsbr_thread_online(qsbr, w.index);
+	rte_mbuf *rx[burst];
+	while (!stop.load(std::memory_order_relaxed)) {
+		// Acquire pairs with the control thread's release in publish(): the
+		// snapshot is complete before this worker reads it. It stays valid until
+		// this worker's next quiescent report below.
+		const snapshot *s = published.load(std::memory_order_acquire);
+		uint32_t now = uint32_t(rte_get_timer_cycles() / hz);
+		uint16_t n = rte_eth_rx_burst(w.port, uint16_t(w.index), rx, burst);
+		if (n)
+			process_burst(w, *s, rx, n, now);
+		uint16_t k = 0;
+		if (w.tap != UINT16_MAX) {
+			// The kernel's own traffic (ARP, NDP, health checks, replies to
+			// ping) leaves through the data port unchanged.
+			k = rte_eth_rx_burst(w.tap, uint16_t(w.index), rx, burst);
+			if (k) {
+				uint16_t sent = rte_eth_tx_burst(w.port, uint16_t(w.index), rx, k);
+				if (sent < k) {
+					rte_pktmbuf_free_bulk(rx + sent, k - sent);
+					w.counters.drops[WEIR_DROP_tx_full].add(k - sent);
+				}
+			}
+		}
+		w.flows->sweep(n || k ? sweep_busy : sweep_idle, now);
+		rte_rcu_qsbr_quiescent(qsbr, w.index);
+	}
+	rte_rcu_qsbr_thread_offline(qsbr, w.index);
+}
+
+}  // namespace weir::dp
