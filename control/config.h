@@ -14,6 +14,7 @@
 
 #include "ip_addr.h"
 #include "result.h"
+#include "weir_proto.h"
 
 namespace weir::ctl {
 
@@ -50,7 +51,7 @@ struct dataplane_config {
 	uint32_t workers = 1;
 	uint32_t flow_table_size = 1048576;
 	uint32_t mtu = 1500;
-	uint16_t gue_port = 6080;
+	uint16_t gue_port = WEIR_GUE_PORT_DEFAULT;
 	dpdk_config dpdk;
 	xdp_config xdp;
 };

@@ -101,6 +101,7 @@ status daemon::start_engine()
 	opt.flow_table_size = _cfg.dataplane.flow_table_size;
 	opt.exception_path = d.exception_path;
 	opt.tap_name = d.tap_name;
+	opt.log_line = [](const std::string &line) { log(log_level::debug, "dpdk: " + line); };
 	auto e = dp::dpdk_engine::create(opt);
 	if (!e)
 		return error{e.error_message()};

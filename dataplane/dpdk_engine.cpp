@@ -7,12 +7,15 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <mutex>
 
 #include "dpdk_worker.h"
 
@@ -27,8 +30,59 @@ std::string rte_error(const char *what, int rc)
 	return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+// DPDK's own log lines go to dpdk_options::log_line (weir's log at debug level):
+// start-up failures are then one weir line naming the cause, which quotes DPDK's
+// first error line.
+std::mutex dpdk_log_lock;  // DPDK logs from any of its threads; guards the three below
+std::string dpdk_log_partial, dpdk_first_error;
+std::function<void(const std::string &)> dpdk_log_sink;
+
+ssize_t dpdk_log_write(void *, const char *buf, size_t size)
+{
+	std::lock_guard<std::mutex> guard(dpdk_log_lock);
+	dpdk_log_partial.append(buf, size);
+	for (size_t nl; (nl = dpdk_log_partial.find('\n')) != std::string::npos;) {
+		std::string line = dpdk_log_partial.substr(0, nl);
+		dpdk_log_partial.erase(0, nl + 1);
+		if (line.empty())
+			continue;
+		if (rte_log_cur_msg_loglevel() <= int(RTE_LOG_ERR) && dpdk_first_error.empty())
+			dpdk_first_error = line;  // the first error is the cause; the rest follow from it
+		if (dpdk_log_sink)
+			dpdk_log_sink(line);
+	}
+	return ssize_t(size);
+}
+
+void capture_dpdk_log(const std::function<void(const std::string &)> &sink)
+{
+	{
+		std::lock_guard<std::mutex> guard(dpdk_log_lock);
+		dpdk_log_sink = sink;
+	}
+	static FILE *stream = [] {
+		cookie_io_functions_t io{nullptr, dpdk_log_write, nullptr, nullptr};
+		FILE *f = fopencookie(nullptr, "w", io);
+		if (f)
+			setvbuf(f, nullptr, _IOLBF, 0);
+		return f;
+	}();
+	if (stream)
+		rte_openlog_stream(stream);
+}
+
+// An error message with DPDK's first error line, when it said something.
+std::string with_dpdk_cause(std::string message)
+{
+	std::lock_guard<std::mutex> guard(dpdk_log_lock);
+	if (!dpdk_first_error.empty())
+		message += " (DPDK: " + dpdk_first_error + ")";
+	return message;
+}
+
 status init_eal(const dpdk_options &opt)
 {
+	capture_dpdk_log(opt.log_line);
 	std::vector<std::string> args{"weir"};
 	args.insert(args.end(), opt.eal_args.begin(), opt.eal_args.end());
 	std::vector<char *> argv;
@@ -60,7 +114,7 @@ result<std::unique_ptr<dpdk_engine>> dpdk_engine::create(const dpdk_options &opt
 {
 	if (!opt.eal_ready)
 		if (status st = init_eal(opt); !st)
-			return error{st.error_message()};
+			return error{with_dpdk_cause(st.error_message())};
 	if (rte_lcore_count() < opt.workers + 1)
 		return error{"dataplane.workers = " + std::to_string(opt.workers) + " needs " +
 		             std::to_string(opt.workers + 1) +
@@ -99,10 +153,10 @@ result<std::unique_ptr<dpdk_engine>> dpdk_engine::create(const dpdk_options &opt
 	if (!e->_pool)
 		return error{rte_error("cannot create the mbuf pool (out of hugepage memory?)", rte_errno)};
 	if (status st = e->setup_port(opt); !st)
-		return error{st.error_message()};
+		return error{with_dpdk_cause(st.error_message())};
 	if (opt.exception_path)
 		if (status st = e->setup_tap(opt); !st)
-			return error{st.error_message()};
+			return error{with_dpdk_cause(st.error_message())};
 	return e;
 }
 
@@ -143,6 +197,7 @@ status dpdk_engine::setup_port(const dpdk_options &opt)
 	std::memcpy(_mac.data(), mac.addr_bytes, 6);
 	if (int rc = rte_eth_dev_start(_port); rc != 0)
 		return error{rte_error(("cannot start port " + opt.port).c_str(), rc)};
+	_port_started = true;
 	return ok();
 }
 
@@ -225,7 +280,8 @@ void dpdk_engine::stop()
 	_stop.store(true, std::memory_order_relaxed);
 	if (_started)
 		rte_eal_mp_wait_lcore();
-	rte_eth_dev_stop(_port);
+	if (_port_started)
+		rte_eth_dev_stop(_port);
 	if (_tap != UINT16_MAX) {
 		rte_eth_dev_stop(_tap);
 		rte_eth_dev_close(_tap);

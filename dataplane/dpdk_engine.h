@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ struct dpdk_options {
 	bool exception_path = true;
 	std::string tap_name = "weir0";
 	bool eal_ready = false;  // the caller (a test) initialised the EAL itself
+	// Receives DPDK's own log lines (any thread); without it they are dropped.
+	std::function<void(const std::string &)> log_line;
 };
 
 class dpdk_engine final : public engine {
@@ -75,6 +78,7 @@ private:
 	std::atomic<const snapshot *> _published{
 	        nullptr};  // release: a snapshot fully built before workers see it
 	std::atomic<bool> _stop{false};
+	bool _port_started = false;
 	bool _started = false;
 	bool _stopped = false;
 };

@@ -28,6 +28,10 @@
 #define WEIR_IPPROTO_ICMPV6 58
 #define WEIR_IPPROTO_DSTOPTS 60
 
+/* The default destination port of GUE encapsulation ([dataplane] gue_port), and
+ * what the backend decapsulator listens on unless told otherwise. */
+#define WEIR_GUE_PORT_DEFAULT 6080
+
 #define WEIR_TCP_FIN 0x01
 #define WEIR_TCP_SYN 0x02
 #define WEIR_TCP_RST 0x04
