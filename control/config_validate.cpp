@@ -154,8 +154,14 @@ void validator::read_dpdk_xdp()
 			_r.error(dpdk, "port",
 			         "empty: give the DPDK device name or PCI address of the data port");
 	}
-	if (auto b = _r.read_bool(dpdk, "exception_path"))
+	if (auto b = _r.read_bool(dpdk, "exception_path")) {
 		d.dpdk.exception_path = *b;
+		if (!*b)
+			_r.warning(dpdk, "exception_path",
+			           "false: the DPDK engine then has no kernel neighbour table to learn "
+			           "next-hop MACs "
+			           "from, so only l2dsr backends with a configured mac are reachable");
+	}
 	if (auto s = _r.read_string(dpdk, "tap_name")) {
 		if (valid_ifname(*s))
 			d.dpdk.tap_name = *s;
@@ -244,10 +250,26 @@ void validator::check_mtu()
 		for (const backend_config &b : v.backends)
 			v6 = v6 || b.address.is_v6();
 	}
-	if (v6 && _out.dataplane.mtu < min_mtu_v6)
+	if (v6 && _out.dataplane.mtu < min_mtu_v6) {
 		_r.error(_raw.dataplane, "mtu",
 		         std::to_string(_out.dataplane.mtu) +
 		                 " is below 1280, the minimum MTU of IPv6 links, and this file uses IPv6");
+		return;
+	}
+	// An IPv6 client cannot go below 1280 whatever "packet too big" says, so an
+	// encapsulated IPv6 VIP needs 1280 plus the outer headers.
+	for (const vip_config &v : _out.vips) {
+		if (!v.address.is_v6() || v.forwarding == forwarding_kind::l2dsr)
+			continue;
+		uint32_t need = min_mtu_v6 + (v.forwarding == forwarding_kind::gue ? 48 : 40);
+		if (_out.dataplane.mtu < need) {
+			_r.error(_raw.dataplane, "mtu",
+			         std::to_string(_out.dataplane.mtu) + " leaves less than 1280 bytes inside " +
+			                 to_string(v.forwarding) + " for IPv6 VIP \"" + v.name +
+			                 "\"; use at least " + std::to_string(need));
+			return;
+		}
+	}
 }
 
 void validator::run()

@@ -201,8 +201,23 @@ void daemon::reload()
 	}
 	config old = std::move(_cfg);
 	_cfg = std::move(*r.cfg);
-	// The engine's own shape is fixed at start.
-	_cfg.dataplane = old.dataplane;
+	// The engine's own shape is fixed at start; mtu and gue_port are snapshot
+	// data and take effect.
+	dataplane_config &d = _cfg.dataplane;
+	if (d.engine != old.dataplane.engine || d.workers != old.dataplane.workers ||
+	    d.flow_table_size != old.dataplane.flow_table_size || d.dpdk.port != old.dataplane.dpdk.port ||
+	    d.dpdk.eal_args != old.dataplane.dpdk.eal_args ||
+	    d.dpdk.exception_path != old.dataplane.dpdk.exception_path ||
+	    d.dpdk.tap_name != old.dataplane.dpdk.tap_name ||
+	    d.xdp.interface != old.dataplane.xdp.interface || d.xdp.mode != old.dataplane.xdp.mode)
+		log_warning("reload: engine, workers, flow_table_size, [dataplane.dpdk] and [dataplane.xdp] "
+		            "take effect "
+		            "only at restart; the running values stay");
+	d.engine = old.dataplane.engine;
+	d.workers = old.dataplane.workers;
+	d.flow_table_size = old.dataplane.flow_table_size;
+	d.dpdk = old.dataplane.dpdk;
+	d.xdp = old.dataplane.xdp;
 	if (status st = rebuild("reload"); !st) {
 		log_error("reload failed: " + st.error_message());
 		_cfg = std::move(old);

@@ -12,6 +12,9 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -89,9 +92,34 @@ status init_eal(const dpdk_options &opt)
 	for (std::string &a : args)
 		argv.push_back(a.data());
 	argv.push_back(nullptr);
-	if (rte_eal_init(int(args.size()), argv.data()) < 0)
-		return error{rte_error("DPDK EAL initialisation failed (dataplane.dpdk.eal_args; hugepages?)",
-		                       rte_errno)};
+	// The EAL also writes its fatal errors straight to stderr; they reach weir's
+	// log through the log stream already, so stderr is closed to it meanwhile
+	// and a failure stays one line.
+	std::fflush(stderr);
+	int saved = ::dup(STDERR_FILENO);
+	int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (saved >= 0 && null_fd >= 0)
+		::dup2(null_fd, STDERR_FILENO);
+	int rc = rte_eal_init(int(args.size()), argv.data());
+	if (saved >= 0) {
+		::dup2(saved, STDERR_FILENO);
+		::close(saved);
+	}
+	if (null_fd >= 0)
+		::close(null_fd);
+	if (rc < 0) {
+		std::string hint = "check dataplane.dpdk.eal_args";
+		{
+			std::lock_guard<std::mutex> guard(dpdk_log_lock);
+			if (dpdk_first_error.find("hugepage") != std::string::npos)
+				hint = "no hugepages? set vm.nr_hugepages and mount hugetlbfs, or add "
+				       "--no-huge to "
+				       "dataplane.dpdk.eal_args";
+		}
+		// rte_errno says little here (EACCES for missing hugepages); DPDK's
+		// own first error line, appended by the caller, says what happened.
+		return error{"DPDK EAL initialisation failed (" + hint + ")"};
+	}
 	return ok();
 }
 
@@ -234,13 +262,15 @@ status dpdk_engine::start(std::shared_ptr<const snapshot> first)
 {
 	_current = std::move(first);
 	_published.store(_current.get(), std::memory_order_release);
+	// Set first: if a later launch fails, stop() must still wait for the
+	// workers already running before anything they use is freed.
+	_started = true;
 	for (auto &w : _workers) {
 		w->port = _port;
 		w->tap = _tap;
 		if (int rc = rte_eal_remote_launch(&dpdk_engine::worker_main, w.get(), w->lcore); rc != 0)
 			return error{rte_error("cannot launch a worker", rc)};
 	}
-	_started = true;
 	return ok();
 }
 
@@ -280,8 +310,10 @@ void dpdk_engine::stop()
 	_stop.store(true, std::memory_order_relaxed);
 	if (_started)
 		rte_eal_mp_wait_lcore();
-	if (_port_started)
+	if (_port_started) {
 		rte_eth_dev_stop(_port);
+		rte_eth_dev_close(_port);  // before the pool its queues use is freed
+	}
 	if (_tap != UINT16_MAX) {
 		rte_eth_dev_stop(_tap);
 		rte_eth_dev_close(_tap);

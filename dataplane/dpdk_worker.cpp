@@ -51,6 +51,9 @@ void process_burst(dpdk_engine::worker &w, const snapshot &s, rte_mbuf **rx, uin
 	for (uint16_t i = 0; i < n; i++) {
 		rte_mbuf *m = rx[i];
 		if (m->nb_segs != 1) {
+			w.counters.rx_packets.inc();
+			w.counters.rx_bytes.add(m->pkt_len);
+			w.counters.pass_packets.inc();
 			to_tap[nt++] = m;
 			continue;
 		}

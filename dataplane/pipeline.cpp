@@ -146,10 +146,10 @@ uint8_t pipeline::decide(const snapshot &s, packet &p, frame &f, uint32_t now)
 		}
 	}
 	if (!b) {
-		const vip_table &t = *s.tables[p.vip];
-		if (t.slots.empty())
+		uint32_t id = consistent(s, s.vips[p.vip], p);
+		if (id == vip_index::none)
 			return drop(WEIR_DROP_no_backend);
-		b = &s.backends[weir_maglev_lookup(t.slots.data(), uint32_t(t.slots.size()), p.hash)];
+		b = &s.backends[id];
 	}
 	uint8_t verdict = forward(s, p, f, *b, now);
 	if (verdict == WEIR_VERDICT_TX) {
@@ -212,6 +212,7 @@ uint8_t pipeline::track(const snapshot &s, packet &p, frame &f, uint32_t now)
 	if (collision) {
 		_ctr.untracked_collisions.inc();
 		_ctr.untracked.inc();
+		b = untracked_choice(s, p, b);
 	} else if (e) {
 		_flows.retarget(e, b->ref);  // its backend was removed or went down
 		_flows.refresh(e, now + timeout_of(s.node, st), st);
@@ -224,7 +225,8 @@ uint8_t pipeline::track(const snapshot &s, packet &p, frame &f, uint32_t now)
 				b = first;
 		}
 	} else {
-		_ctr.untracked.inc();  // bucket full: forwarded by the scheduler alone
+		_ctr.untracked.inc();  // bucket full: forwarded without an entry
+		b = untracked_choice(s, p, b);
 	}
 	return forward(s, p, f, *b, now);
 }
@@ -233,14 +235,8 @@ uint32_t pipeline::schedule(const snapshot &s, const weir_vip &v, const packet &
 {
 	switch (v.scheduler) {
 	case WEIR_SCHED_MAGLEV:
-	case WEIR_SCHED_MAGLEV_SRC: {
-		const vip_table &t = *s.tables[v.id];
-		if (t.slots.empty())
-			return vip_index::none;
-		uint32_t h =
-		        v.scheduler == WEIR_SCHED_MAGLEV ? p.hash : weir_src_hash(&p.key, s.node.hash_seed);
-		return weir_maglev_lookup(t.slots.data(), uint32_t(t.slots.size()), h);
-	}
+	case WEIR_SCHED_MAGLEV_SRC:
+		return consistent(s, v, p);
 	case WEIR_SCHED_WRR: {
 		const vip_table *t = s.rotations[v.id].get();
 		if (!t || t->slots.empty())
@@ -253,6 +249,28 @@ uint32_t pipeline::schedule(const snapshot &s, const weir_vip &v, const packet &
 	default:
 		return least_conn(s, v);
 	}
+}
+
+uint32_t pipeline::consistent(const snapshot &s, const weir_vip &v, const packet &p) const
+{
+	const vip_table &t = *s.tables[v.id];
+	if (t.slots.empty())
+		return vip_index::none;
+	uint32_t h = v.scheduler == WEIR_SCHED_MAGLEV_SRC ? weir_src_hash(&p.key, s.node.hash_seed) : p.hash;
+	return weir_maglev_lookup(t.slots.data(), uint32_t(t.slots.size()), h);
+}
+
+// A flow without an entry must still go to one backend packet after packet:
+// wrr and least_conn would choose anew each time, so such a flow takes the
+// VIP's Maglev table instead (maglev and maglev_src already did).
+const weir_backend *pipeline::untracked_choice(const snapshot &s, const packet &p,
+                                               const weir_backend *chosen) const
+{
+	const weir_vip &v = s.vips[p.vip];
+	if (v.scheduler != WEIR_SCHED_WRR && v.scheduler != WEIR_SCHED_LEAST_CONN)
+		return chosen;
+	uint32_t id = consistent(s, v, p);
+	return id == vip_index::none ? chosen : &s.backends[id];
 }
 
 uint32_t pipeline::least_conn(const snapshot &s, const weir_vip &v) const

@@ -51,6 +51,11 @@ private:
 	uint8_t track(const snapshot &s, packet &p, frame &f, uint32_t now);
 	uint32_t schedule(const snapshot &s, const weir_vip &v, const packet &p);
 	uint32_t least_conn(const snapshot &s, const weir_vip &v) const;
+	// The VIP's Maglev choice, by the hash its scheduler uses (source address for
+	// maglev_src, the 5-tuple otherwise): what untracked packets follow.
+	uint32_t consistent(const snapshot &s, const weir_vip &v, const packet &p) const;
+	const weir_backend *untracked_choice(const snapshot &s, const packet &p,
+	                                     const weir_backend *chosen) const;
 	uint8_t forward(const snapshot &s, packet &p, frame &f, const weir_backend &b, uint32_t now);
 	uint8_t too_big(const snapshot &s, packet &p, frame &f, uint32_t overhead, uint32_t now);
 	uint8_t drop(uint32_t reason);

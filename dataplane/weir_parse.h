@@ -200,8 +200,15 @@ WEIR_INLINE void weir_ipv6_walk_ext(const __u8 *data, const __u8 *end, __u32 off
 		__u32 len = 8;
 		if (nh == WEIR_IPPROTO_FRAGMENT) {
 			w->frag_flags |= WEIR_PKT_F_FRAGMENT;
-			if (weir_load_be16(ext + 2) & 0xfff8)
+			if (weir_load_be16(ext + 2) & 0xfff8) {
+				/* A later fragment: what follows is payload, not headers.
+				 * Its protocol is the fragment header's next header. */
 				w->frag_flags |= WEIR_PKT_F_LATER_FRAGMENT;
+				nh = ext[0];
+				off += 8;
+				w->ok = 1;
+				goto stop;
+			}
 		} else {
 			len = ((__u32)ext[1] + 1) * 8;
 		}

@@ -324,6 +324,11 @@ const std::vector<bad_case> bad_cases = {
         {"mtu below IPv6 minimum with an IPv6 VIP",
          base + "[dataplane]\nmtu = 1000\n[[vip]]\nname = \"a\"\naddress = \"fd00:1::1\"\nport = 80\n",
          "t.toml:6: dataplane.mtu: 1000 is below 1280, the minimum MTU of IPv6 links"},
+        {"mtu leaving less than 1280 inside ipip for an IPv6 VIP",
+         base + "[dataplane]\nmtu = 1300\n[[vip]]\nname = \"a\"\naddress = \"fd00:1::1\"\nport = 80\n",
+         "t.toml:6: dataplane.mtu: 1300 leaves less than 1280 bytes inside ipip for IPv6 VIP \"a\"; use at "
+         "least "
+         "1320"},
         {"no workers", base + "[dataplane]\nworkers = 0\n",
          "t.toml:6: dataplane.workers: 0 is out of range: expected 1..128"},
         {"flow table empty", base + "[dataplane]\nflow_table_size = 0\n",

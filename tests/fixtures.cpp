@@ -139,7 +139,7 @@ world small_mtu_world()
 
 world min_mtu6_world()
 {
-	std::string cfg = node_section("5eed5eed", 1280) + vip("ipip6", "fd00:1::1", 80, "", {"fd00::21"});
+	std::string cfg = node_section("5eed5eed", 1320) + vip("ipip6", "fd00:1::1", 80, "", {"fd00::21"});
 	return {"min_mtu6", cfg, parse_mac(port_mac), main_neighbours()};
 }
 

@@ -35,7 +35,7 @@ inline constexpr uint32_t sched_seed = 0x0badcafe;
 world main_world();
 // MTU 576 without IPv6, VIP 10.10.1.1:80 ipip -> 10.10.0.21 (ICMP quote limits).
 world small_mtu_world();
-// MTU 1280, VIP fd00:1::1:80 ipip -> fd00::21 (the packet-too-big MTU floor).
+// MTU 1320, VIP fd00:1::1:80 ipip -> fd00::21: the least an IPv6 VIP with ipip may have, 1280 inside.
 world min_mtu6_world();
 // main with an ICMP budget of one error per second.
 world rate_limited_world();

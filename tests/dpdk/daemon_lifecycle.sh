@@ -40,7 +40,8 @@ ip netns exec "weirt$$-peer" ip link set eth0 up
 ip netns exec "weirt$$-peer" ip addr add 10.10.0.10/24 dev eth0
 ip netns exec "weirt$$-peer" ethtool -K eth0 tx off >/dev/null
 
-write_config() {  # PORT_IFACE
+write_config() {  # PORT_IFACE [MEMORY_ARGS]
+	local mem=${2:-'"--no-huge", "--no-shconf"'}
 	cat >"$tmp/weir.toml" <<EOT
 [node]
 ipv4 = "10.10.0.2/24"
@@ -48,7 +49,7 @@ ipv4 = "10.10.0.2/24"
 engine = "dpdk"
 flow_table_size = 65536
 [dataplane.dpdk]
-eal_args = ["-l", "0-1", "--no-huge", "--no-shconf", "--no-pci", "-m", "256", "--vdev=net_af_packet0,iface=$1"]
+eal_args = ["-l", "0-1", $mem, "--no-pci", "-m", "256", "--vdev=net_af_packet0,iface=$1"]
 port = "net_af_packet0"
 [control]
 socket = "$tmp/run/weir.sock"
@@ -71,7 +72,16 @@ rc=$?
 grep -q "net_af_packet0 not found.*No such device" "$tmp/err" || fail "missing port: cause not named: $(cat "$tmp/err")"
 echo "ok: missing port is one line, exit 1: $(cat "$tmp/err")"
 
-# 2. A good start.
+# 2. Hugepages asked for where there are none (a directory that is no hugetlbfs).
+write_config eth1 '"--in-memory", "--huge-dir=/nonexistent-weir-hugepages"'
+"$weir" --config "$tmp/weir.toml" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "no hugepages: exit $rc, expected 1"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "no hugepages: expected one line, got: $(cat "$tmp/err")"
+grep -q "hugepage" "$tmp/err" || fail "no hugepages: cause not named: $(cat "$tmp/err")"
+echo "ok: no hugepages is one line, exit 1: $(cat "$tmp/err")"
+
+# 3. A good start.
 write_config eth1
 "$weir" --config "$tmp/weir.toml" 2>"$tmp/log" &
 pid=$!
@@ -84,7 +94,7 @@ ip netns exec "weirt$$-peer" ping -c 3 -i 0.2 -W 1 10.10.0.2 >"$tmp/ping" || fai
 grep -q "DUP" "$tmp/ping" && fail "duplicate ping replies: $(cat "$tmp/ping")"
 echo "ok: status, stats, TAP with node.ipv4, ping through the data port"
 
-# 3. SIGTERM.
+# 4. SIGTERM.
 start=$(date +%s%N)
 kill -TERM "$pid"
 for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
