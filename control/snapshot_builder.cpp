@@ -54,6 +54,35 @@ void backend_registry::retain(const std::vector<std::pair<std::string, ip_addr>>
 	}
 }
 
+result<uint16_t> backend_registry::acquire_vip(const std::string &name)
+{
+	if (auto it = _vip_ids.find(name); it != _vip_ids.end())
+		return it->second;
+	for (uint32_t tries = 0; tries < WEIR_MAX_VIPS; tries++) {
+		uint32_t id = _vip_next;
+		_vip_next = (_vip_next + 1) % WEIR_MAX_VIPS;
+		if (_vip_used[id])
+			continue;
+		_vip_used[id] = true;
+		_vip_ids.emplace(name, uint16_t(id));
+		return uint16_t(id);
+	}
+	return error{"more than " + std::to_string(WEIR_MAX_VIPS) + " VIPs"};
+}
+
+void backend_registry::retain_vips(const std::vector<std::string> &keep)
+{
+	std::set<std::string> wanted(keep.begin(), keep.end());
+	for (auto it = _vip_ids.begin(); it != _vip_ids.end();) {
+		if (wanted.count(it->first)) {
+			++it;
+			continue;
+		}
+		_vip_used[it->second] = false;
+		it = _vip_ids.erase(it);
+	}
+}
+
 std::vector<uint32_t> wrr_rotation(const std::vector<uint32_t> &weights, uint32_t max_len)
 {
 	uint64_t g = 0, total = 0;
@@ -256,6 +285,10 @@ result<std::shared_ptr<const dp::snapshot>> build_snapshot(const config &cfg, co
 		wv.scheduler = uint8_t(v.scheduler);  // scheduler_kind follows enum weir_scheduler
 		wv.forwarding = uint8_t(v.forwarding);
 		wv.flags = v.fragments == fragment_policy::three_tuple ? WEIR_VIP_F_FRAG_3TUPLE : 0;
+		auto counter_id = registry.acquire_vip(v.name);
+		if (!counter_id)
+			return error{counter_id.error_message()};
+		wv.counter_id = *counter_id;
 
 		std::vector<backend_config> sorted = v.backends;
 		std::sort(sorted.begin(), sorted.end(), [](const backend_config &a, const backend_config &b) {
@@ -300,6 +333,7 @@ result<std::shared_ptr<const dp::snapshot>> build_snapshot(const config &cfg, co
 	}
 	build_indexes(*s, cfg);
 	registry.retain(keep);
+	registry.retain_vips(s->vip_names);
 	return std::shared_ptr<const dp::snapshot>(std::move(s));
 }
 

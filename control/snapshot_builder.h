@@ -32,11 +32,21 @@ public:
 	// Frees every pair not in `keep` (called once per built snapshot).
 	void retain(const std::vector<std::pair<std::string, ip_addr>> &keep);
 
+	// The counter id of a VIP name (weir_vip.counter_id): the same while the
+	// name stays configured; a freed id is handed out again only after every
+	// other one, since workers' counters under it still hold the old totals.
+	result<uint16_t> acquire_vip(const std::string &name);
+	// Frees every VIP name not in `keep`.
+	void retain_vips(const std::vector<std::string> &keep);
+
 private:
 	std::map<std::pair<std::string, ip_addr>, uint32_t> _refs;
 	std::vector<uint16_t> _generation = std::vector<uint16_t>(WEIR_MAX_BACKENDS, 0);
 	std::vector<bool> _used = std::vector<bool>(WEIR_MAX_BACKENDS, false);
 	uint32_t _next = 1;  // id 0 is never used: ref 0 means "no backend"
+	std::map<std::string, uint16_t> _vip_ids;
+	std::vector<bool> _vip_used = std::vector<bool>(WEIR_MAX_VIPS, false);
+	uint32_t _vip_next = 0;
 };
 
 // What the snapshot needs beyond the configuration: facts about the host.

@@ -158,8 +158,8 @@ void traffic_json(const dp::snapshot &s, const std::vector<const vip_config *> &
 		uint64_t packets = 0, bytes = 0, flows = 0;
 		for (const dp::worker_view &w : workers) {
 			if (w.counters) {
-				packets += w.counters->vip[v.id].packets.get();
-				bytes += w.counters->vip[v.id].bytes.get();
+				packets += w.counters->vip[v.counter_id].packets.get();
+				bytes += w.counters->vip[v.counter_id].bytes.get();
 			}
 		}
 		for (uint32_t k = v.backend_first; k < v.backend_first + v.backend_count; k++) {

@@ -346,8 +346,8 @@ uint8_t pipeline::forward(const snapshot &s, packet &p, frame &f, const weir_bac
 	weir_write_eth_addrs(f.data, b.next_hop_mac, s.node.mac);
 	_ctr.tx_packets.inc();
 	_ctr.tx_bytes.add(f.len);
-	_ctr.vip[p.vip].packets.inc();
-	_ctr.vip[p.vip].bytes.add(f.len);
+	_ctr.vip[v.counter_id].packets.inc();
+	_ctr.vip[v.counter_id].bytes.add(f.len);
 	uint32_t id = WEIR_BACKEND_ID(b.ref);
 	_ctr.backend[id].packets.inc();
 	_ctr.backend[id].bytes.add(f.len);

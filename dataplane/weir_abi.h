@@ -44,7 +44,11 @@ struct weir_vip {
 	__u8 scheduler; /* enum weir_scheduler */
 	__u8 forwarding; /* enum weir_forwarding */
 	__u8 flags; /* WEIR_VIP_F_* */
-	__u8 pad[3];
+	__u8 pad;
+	/* Index of the VIP's traffic counters. `id` is the VIP's position in the
+	 * snapshot and shifts when an earlier VIP is removed; this one stays with
+	 * the VIP's name across snapshots, so its counters do too. */
+	__u16 counter_id;
 };
 WEIR_STATIC_ASSERT(sizeof(struct weir_vip) == 20, "weir_vip layout");
 

@@ -115,3 +115,41 @@ TEST(pipeline, icmp_error_on_another_worker_reaches_the_flows_backend)
 }
 
 }  // namespace
+
+namespace {
+
+// Per-VIP counters follow the VIP's name, not its position: removing an earlier
+// VIP on reload must not hand its totals to the next one.
+TEST(snapshot_builder, vip_counter_ids_follow_names_across_reloads)
+{
+	auto cfg = [](std::vector<std::string> names) {
+		std::string text = "[node]\nipv4 = \"10.10.0.2/24\"\n[dataplane.xdp]\ninterface = \"eth1\"\n";
+		int port = 80;
+		for (const std::string &n : names)
+			text += "[[vip]]\nname = \"" + n +
+			        "\"\naddress = \"10.10.1.1\"\nport = " + std::to_string(port++) +
+			        "\n  [[vip.backend]]\n  address = \"10.10.0.21\"\n";
+		auto r = ctl::load_config_text(text, "t.toml");
+		EXPECT_TRUE(r.valid());
+		return *r.cfg;
+	};
+	ctl::host_facts host;
+	ctl::backend_registry registry;
+	auto counter_of = [](const dp::snapshot &s, const std::string &name) {
+		for (const weir_vip &v : s.vips)
+			if (s.vip_names[v.id] == name)
+				return int(v.counter_id);
+		return -1;
+	};
+	auto one = ctl::build_snapshot(cfg({"a", "b"}), host, registry, nullptr).value();
+	auto two = ctl::build_snapshot(cfg({"b"}), host, registry, one.get()).value();
+	auto three = ctl::build_snapshot(cfg({"c", "b"}), host, registry, two.get()).value();
+	EXPECT_EQ(two->vips[0].id, 0u) << "ids are positions";
+	EXPECT_EQ(counter_of(*two, "b"), counter_of(*one, "b"));
+	EXPECT_EQ(counter_of(*three, "b"), counter_of(*one, "b"));
+	EXPECT_NE(counter_of(*three, "c"), counter_of(*one, "a"))
+	        << "a's counters must not pass to a new VIP";
+	EXPECT_NE(counter_of(*three, "c"), counter_of(*three, "b"));
+}
+
+}  // namespace
