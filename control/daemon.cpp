@@ -167,16 +167,10 @@ void daemon::resolve_next_hops()
 	std::map<ip_addr, mac_addr> seen;
 	for (const vip_config &v : _cfg.vips)
 		for (const backend_config &b : v.backends) {
-			ip_addr hop = b.address;
-			bool on_link = b.address.is_v4()
-			                       ? _cfg.node.ipv4.contains(b.address)
-			                       : _cfg.node.ipv6 && _cfg.node.ipv6->contains(b.address);
-			if (!on_link && v.forwarding != forwarding_kind::l2dsr) {
-				const auto &gw = b.address.is_v4() ? _cfg.node.gateway : _cfg.node.gateway6;
-				if (!gw)
-					continue;
-				hop = *gw;
-			}
+			std::optional<ip_addr> next = next_hop(_cfg, v, b);
+			if (!next)
+				continue;
+			const ip_addr &hop = *next;
 			if (auto mac = table->find(hop))
 				seen[hop] = *mac;
 			else if (status st = request_resolution(_tap_index, hop); !st)

@@ -131,14 +131,8 @@ std::optional<mac_addr> next_hop_mac(const config &cfg, const vip_config &vip, c
 {
 	if (vip.forwarding == forwarding_kind::l2dsr && b.mac)
 		return b.mac;
-	if (!host.resolve)
-		return std::nullopt;
-	bool on_link = b.address.is_v4() ? cfg.node.ipv4.contains(b.address)
-	                                 : cfg.node.ipv6 && cfg.node.ipv6->contains(b.address);
-	if (on_link || vip.forwarding == forwarding_kind::l2dsr)
-		return host.resolve(b.address);
-	const auto &gw = b.address.is_v4() ? cfg.node.gateway : cfg.node.gateway6;
-	return gw ? host.resolve(*gw) : std::nullopt;
+	auto hop = next_hop(cfg, vip, b);
+	return hop && host.resolve ? host.resolve(*hop) : std::nullopt;
 }
 
 weir_node make_node(const config &cfg, const host_facts &host)
@@ -260,6 +254,18 @@ void build_indexes(dp::snapshot &s, const config &cfg)
 }
 
 }  // namespace
+
+std::optional<ip_addr> next_hop(const config &cfg, const vip_config &vip, const backend_config &b)
+{
+	if (vip.forwarding == forwarding_kind::l2dsr)
+		return b.mac ? std::nullopt : std::optional<ip_addr>(b.address);
+	bool on_link = b.address.is_v4() ? cfg.node.ipv4.contains(b.address)
+	                                 : cfg.node.ipv6 && cfg.node.ipv6->contains(b.address);
+	if (on_link)
+		return b.address;
+	const auto &gw = b.address.is_v4() ? cfg.node.gateway : cfg.node.gateway6;
+	return gw;
+}
 
 result<std::shared_ptr<const dp::snapshot>> build_snapshot(const config &cfg, const host_facts &host,
                                                            backend_registry &registry,

@@ -58,6 +58,11 @@ struct host_facts {
 	uint32_t icmp_rate = 1000;  // ICMP errors per second per worker
 };
 
+// The address whose MAC a backend's frames go to: the backend itself when it is
+// on-link (or with l2dsr), else the gateway of its family; nullopt when there is
+// none to learn (an l2dsr backend with a configured mac, or no gateway).
+std::optional<ip_addr> next_hop(const config &cfg, const vip_config &vip, const backend_config &b);
+
 // Builds the snapshot for `cfg`. Tables of VIPs whose backends, weights and table
 // size did not change since `previous` are shared with it by pointer.
 result<std::shared_ptr<const dp::snapshot>> build_snapshot(const config &cfg, const host_facts &host,
