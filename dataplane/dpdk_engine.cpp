@@ -3,6 +3,7 @@
 #include "dpdk_engine.h"
 
 #include <rte_bus_vdev.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -300,6 +301,16 @@ std::vector<worker_view> dpdk_engine::workers() const
 	for (const auto &w : _workers)
 		v.push_back(worker_view{w->lcore, &w->counters, w->flows.get()});
 	return v;
+}
+
+std::optional<tracked_flow> dpdk_engine::find_flow(uint32_t hash, uint32_t sig) const
+{
+	// The workers' clock (dpdk_worker.cpp): timer cycles in seconds.
+	uint32_t now = uint32_t(rte_get_timer_cycles() / rte_get_timer_hz());
+	for (size_t i = 0; i < _workers.size(); i++)
+		if (auto e = _workers[i]->flows->peek(hash, sig, now))
+			return tracked_flow{e->backend_ref, e->expires - now, unsigned(i)};
+	return std::nullopt;
 }
 
 void dpdk_engine::stop()

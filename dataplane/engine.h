@@ -26,6 +26,13 @@ struct worker_view {
 	const flow_table *flows = nullptr;  // null where the engine tracks flows elsewhere (XDP maps)
 };
 
+// A flow's connection-tracking entry as `weirctl explain` reports it.
+struct tracked_flow {
+	uint32_t backend_ref = 0;  // generation << 16 | id (weir_abi.h)
+	uint32_t expires_in = 0;  // seconds left before the entry expires
+	unsigned worker = 0;  // index in workers() of the worker holding it; 0 where tracking is shared
+};
+
 class engine {
 public:
 	virtual ~engine() = default;
@@ -41,6 +48,11 @@ public:
 
 	// Workers, for status, stats and metrics.
 	virtual std::vector<worker_view> workers() const = 0;
+
+	// The live entry of the flow with hashes `hash` and `sig` (pipeline.h
+	// flow_sig), if any worker tracks it. Read while workers run: the answer may
+	// be a packet old.
+	virtual std::optional<tracked_flow> find_flow(uint32_t hash, uint32_t sig) const = 0;
 
 	// Engine-level drops outside the pipeline (e.g. TX queue full), by reason.
 	virtual uint64_t engine_drops(weir_drop_reason reason) const = 0;

@@ -48,6 +48,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace weir::dp {
 
@@ -126,6 +127,30 @@ public:
 			return &e;
 		reclaim_expired(e);
 		return nullptr;
+	}
+
+	// For the control thread (explain): the flow's live entry as read now, without
+	// reclaiming anything. The worker may change the entry meanwhile; the fields
+	// are read one by one with relaxed atomic loads, so the copy is a recent state
+	// of each field, not torn within one.
+	std::optional<flow_entry> peek(uint32_t hash, uint32_t sig, uint32_t now) const
+	{
+		sig = stored_sig(sig);
+		const flow_bucket &b = _buckets[hash & _mask];
+		for (const flow_entry &e : b.entries) {
+			if (__atomic_load_n(&e.sig, __ATOMIC_RELAXED) != sig)
+				continue;
+			flow_entry copy{};
+			copy.sig = sig;
+			copy.backend_ref = __atomic_load_n(&e.backend_ref, __ATOMIC_RELAXED);
+			copy.expires = __atomic_load_n(&e.expires, __ATOMIC_RELAXED);
+			copy.state = flow_state(__atomic_load_n(reinterpret_cast<const uint8_t *>(&e.state),
+			                                        __ATOMIC_RELAXED));
+			if (is_expired(copy.expires, now))
+				return std::nullopt;
+			return copy;
+		}
+		return std::nullopt;
 	}
 
 	// Tracks a new flow and returns its entry, or nullptr (counted `untracked`)
