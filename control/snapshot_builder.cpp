@@ -253,6 +253,36 @@ void build_indexes(dp::snapshot &s, const config &cfg)
 	s.by_addr.build(by_addr, s.node.hash_seed);
 }
 
+// Takes down backends out of the VIP (no USABLE flag: no new flows, tracked
+// flows re-chosen), unless that leaves no backend able to take new flows while
+// some are down: then all stay usable and the VIP is marked fail-open.
+void apply_health(dp::snapshot &s, const vip_config &v, const std::vector<uint32_t> &ids,
+                  const host_facts &host, weir_vip &wv)
+{
+	if (!host.is_down)
+		return;
+	std::vector<uint32_t> down;
+	bool capacity_left = false;
+	for (uint32_t bid : ids) {
+		weir_backend &b = s.backends[bid];
+		ip_addr a;
+		a.family = b.family;
+		std::memcpy(a.bytes.data(), b.addr, 16);
+		if (host.is_down(v.name, a))
+			down.push_back(bid);
+		else if (b.weight > 0)
+			capacity_left = true;
+	}
+	if (down.empty())
+		return;
+	if (!capacity_left) {
+		wv.flags |= WEIR_VIP_F_FAIL_OPEN;
+		return;
+	}
+	for (uint32_t bid : down)
+		s.backends[bid].flags &= uint8_t(~WEIR_BACKEND_F_USABLE);
+}
+
 }  // namespace
 
 std::optional<ip_addr> next_hop(const config &cfg, const vip_config &vip, const backend_config &b)
@@ -324,6 +354,7 @@ result<std::shared_ptr<const dp::snapshot>> build_snapshot(const config &cfg, co
 			ids.push_back(bid);
 			s->vip_backends.push_back(bid);
 		}
+		apply_health(*s, v, ids, host, wv);
 		s->vips.push_back(wv);
 		s->vip_names.push_back(v.name);
 		ids_by_vip.push_back(std::move(ids));

@@ -56,6 +56,11 @@ struct host_facts {
 	// nullopt: not resolved yet; the data path drops as no_next_hop meanwhile.
 	std::function<std::optional<mac_addr>(const ip_addr &)> resolve;
 	uint32_t icmp_rate = 1000;  // ICMP errors per second per worker
+	// Health: true when the VIP's backend is down (health checks). A down
+	// backend gets no new flows and loses its tracked ones, unless every backend
+	// of its VIP that could take new flows is down: then the VIP fails open and
+	// uses all of them (SPEC §6). Unset: every backend is up.
+	std::function<bool(const std::string &vip, const ip_addr &backend)> is_down;
 };
 
 // The address whose MAC a backend's frames go to: the backend itself when it is
