@@ -15,6 +15,7 @@
 
 #include "control_socket.h"
 #include "dpdk_engine.h"
+#include "health.h"
 #include "log.h"
 #include "netlink.h"
 #include "snapshot_builder.h"
@@ -58,6 +59,7 @@ private:
 	status setup_tap();
 	status rebuild(const char *why);
 	void resolve_next_hops();
+	void check_health();
 	void reload();
 	void register_commands();
 	std::optional<mac_addr> resolve(const ip_addr &a);
@@ -66,6 +68,7 @@ private:
 	std::chrono::steady_clock::time_point _started = std::chrono::steady_clock::now();
 	std::unique_ptr<dp::dpdk_engine> _engine;
 	std::unique_ptr<control_socket> _socket;
+	std::unique_ptr<health_checker> _health;
 	backend_registry _registry;
 	host_facts _host;
 	std::shared_ptr<const dp::snapshot> _snap;
@@ -184,6 +187,19 @@ void daemon::resolve_next_hops()
 		log_error("cannot rebuild the snapshot: " + st.error_message());
 }
 
+// Serves the health checker; a batch of transitions is one new snapshot.
+void daemon::check_health()
+{
+	std::vector<health_transition> changes = _health->handle_events();
+	if (changes.empty())
+		return;
+	for (const health_transition &t : changes)
+		log_info("health: " + t.vip + " backend " + t.address.to_string() + " " + to_string(t.from) +
+		         " -> " + to_string(t.to) + " (" + t.reason + ")");
+	if (status st = rebuild("health"); !st)
+		log_error("cannot rebuild the snapshot: " + st.error_message());
+}
+
 void daemon::reload()
 {
 	config_report r = load_config(_cfg.file);
@@ -212,9 +228,11 @@ void daemon::reload()
 	d.flow_table_size = old.dataplane.flow_table_size;
 	d.dpdk = old.dataplane.dpdk;
 	d.xdp = old.dataplane.xdp;
+	_health->set_targets(health_targets(_cfg));
 	if (status st = rebuild("reload"); !st) {
 		log_error("reload failed: " + st.error_message());
 		_cfg = std::move(old);
+		_health->set_targets(health_targets(_cfg));
 		return;
 	}
 	resolve_next_hops();
@@ -241,6 +259,14 @@ status daemon::start()
 		return st;
 	_host.port_mac = _engine->port_mac();
 	_host.resolve = [this](const ip_addr &a) { return resolve(a); };
+	auto checker = health_checker::create(_cfg.node.hash_seed);
+	if (!checker)
+		return error{checker.error_message()};
+	_health = std::move(checker).value();
+	_health->set_targets(health_targets(_cfg));
+	_host.is_down = [this](const std::string &vip, const ip_addr &a) {
+		return _health->state(vip, a) == health_state::down;
+	};
 	auto first = build_snapshot(_cfg, _host, _registry, nullptr);
 	if (!first)
 		return error{first.error_message()};
@@ -266,7 +292,7 @@ void daemon::run()
 	itimerspec every_second{{1, 0}, {1, 0}};
 	timerfd_settime(_timer.fd, 0, &every_second, nullptr);
 	_epoll.fd = epoll_create1(EPOLL_CLOEXEC);
-	for (int fd : {_signals.fd, _timer.fd, _socket->fd()}) {
+	for (int fd : {_signals.fd, _timer.fd, _socket->fd(), _health->fd()}) {
 		epoll_event ev{};
 		ev.events = EPOLLIN;
 		ev.data.fd = fd;
@@ -281,6 +307,8 @@ void daemon::run()
 			int fd = evs[i].data.fd;
 			if (fd == _socket->fd()) {
 				_socket->handle_events();
+			} else if (fd == _health->fd()) {
+				check_health();
 			} else if (fd == _timer.fd) {
 				uint64_t ticks;
 				ssize_t rc = ::read(_timer.fd, &ticks, sizeof(ticks));
