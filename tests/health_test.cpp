@@ -130,8 +130,37 @@ TEST(health_state, names)
 	EXPECT_STREQ(to_string(health_state::unknown), "unknown");
 	EXPECT_STREQ(to_string(health_state::up), "up");
 	EXPECT_STREQ(to_string(health_state::down), "down");
+	health_transition t{"web", *ip_addr::parse("fd00::21"), health_state::up, health_state::down,
+	                    "http 503"};
+	EXPECT_EQ(to_string(t), "health: VIP web backend fd00::21: up -> down (http 503)");
 	EXPECT_TRUE(carries_traffic(health_state::unknown));
 	EXPECT_FALSE(carries_traffic(health_state::down));
+}
+
+// Every backend of every VIP is a target, on the check's port or else the VIP's.
+TEST(health_targets, come_from_the_configuration)
+{
+	config_report r = load_config_text("[node]\nipv4 = \"10.10.0.2/24\"\n"
+	                                   "[dataplane.xdp]\ninterface = \"eth1\"\n"
+	                                   "[[vip]]\nname = \"web\"\naddress = \"10.10.1.1\"\nport = 80\n"
+	                                   "  [vip.health]\n  kind = \"http\"\n  path = \"/ok\"\n"
+	                                   "  [[vip.backend]]\n  address = \"10.10.0.21\"\n"
+	                                   "  [[vip.backend]]\n  address = \"10.10.0.22\"\n"
+	                                   "[[vip]]\nname = \"all\"\naddress = \"10.10.1.2\"\nport = 0\n"
+	                                   "  [vip.health]\n  port = 8080\n"
+	                                   "  [[vip.backend]]\n  address = \"10.10.0.23\"\n",
+	                                   "t.toml");
+	ASSERT_TRUE(r.valid());
+	auto t = health_targets(*r.cfg);
+	ASSERT_EQ(t.size(), 3u);
+	EXPECT_EQ(t[0].vip, "web");
+	EXPECT_EQ(t[1].address, *ip_addr::parse("10.10.0.22"));
+	EXPECT_EQ(t[1].port, 80);
+	EXPECT_EQ(t[1].check.kind, health_kind::http);
+	EXPECT_EQ(t[1].check.path, "/ok");
+	EXPECT_EQ(t[2].vip, "all");
+	EXPECT_EQ(t[2].port, 8080);
+	EXPECT_EQ(t[2].check.kind, health_kind::tcp);
 }
 
 TEST(http_verdict, judges_the_status_line)
