@@ -76,6 +76,12 @@ health_record health_step(health_record r, bool passed, uint32_t rise, uint32_t 
 	return r;
 }
 
+std::string to_string(const health_transition &t)
+{
+	return "health: VIP " + t.vip + " backend " + t.address.to_string() + ": " + to_string(t.from) +
+	       " -> " + to_string(t.to) + " (" + t.reason + ")";
+}
+
 std::vector<health_target> health_targets(const config &cfg)
 {
 	std::vector<health_target> out;

@@ -99,6 +99,9 @@ struct health_transition {
 	std::string reason;
 };
 
+// "health: VIP web backend 10.0.0.21: up -> down (connect: refused)", one log line.
+std::string to_string(const health_transition &t);
+
 // What status and metrics show of one target.
 struct health_info {
 	health_target target;
