@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <random>
 
 #include "control_socket.h"
 #include "dpdk_engine.h"
@@ -194,8 +195,7 @@ void daemon::check_health()
 	if (changes.empty())
 		return;
 	for (const health_transition &t : changes)
-		log_info("health: " + t.vip + " backend " + t.address.to_string() + " " + to_string(t.from) +
-		         " -> " + to_string(t.to) + " (" + t.reason + ")");
+		log_info("health: " + to_string(t));
 	if (status st = rebuild("health"); !st)
 		log_error("cannot rebuild the snapshot: " + st.error_message());
 }
@@ -259,7 +259,8 @@ status daemon::start()
 		return st;
 	_host.port_mac = _engine->port_mac();
 	_host.resolve = [this](const ip_addr &a) { return resolve(a); };
-	auto checker = health_checker::create(_cfg.node.hash_seed);
+	// A seed of this host's own, so that weir hosts do not probe in step.
+	auto checker = health_checker::create(std::random_device{}());
 	if (!checker)
 		return error{checker.error_message()};
 	_health = std::move(checker).value();
