@@ -195,7 +195,7 @@ void daemon::check_health()
 	if (changes.empty())
 		return;
 	for (const health_transition &t : changes)
-		log_info("health: " + to_string(t));
+		log_info(to_string(t));
 	if (status st = rebuild("health"); !st)
 		log_error("cannot rebuild the snapshot: " + st.error_message());
 }
