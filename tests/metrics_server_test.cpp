@@ -89,6 +89,13 @@ httplib::Client client(uint16_t port)
 	return c;
 }
 
+// The status of GET /metrics, -1 when there is no reply.
+int scrape_status(uint16_t port)
+{
+	auto res = client(port).Get("/metrics");
+	return res ? res->status : -1;
+}
+
 // A raw TCP connection to 127.0.0.1:port.
 int dial(uint16_t port)
 {
@@ -162,19 +169,24 @@ TEST(metrics_server, serves_what_the_control_thread_renders)
 TEST(metrics_server, concurrent_scrapes_share_renderings)
 {
 	render_log log;
+	log.control = std::this_thread::get_id();  // this thread plays the control thread
 	ctl::metrics_limits limits;
 	limits.threads = 4;
+	limits.render_timeout = 10s;
 	auto server = start("127.0.0.1:0", counting_render(log), limits);
 	std::vector<std::future<int>> scrapes;
 	for (int i = 0; i < 4; i++)
-		scrapes.push_back(std::async(std::launch::async, [&] {
-			auto res = client(server->port()).Get("/metrics");
-			return res ? res->status : -1;
-		}));
-	// Every scrape waits before the control thread first looks.
-	std::this_thread::sleep_for(500ms);
-	control_loop loop(*server);
-	log.control = loop.id();
+		scrapes.push_back(std::async(std::launch::async, scrape_status, server->port()));
+	// Each waiting scrape adds one to the eventfd: wait until all four wait.
+	uint64_t posted = 0;
+	for (auto until = clock::now() + 5s; posted < 4 && clock::now() < until;) {
+		pollfd p{server->fd(), POLLIN, 0};
+		uint64_t n = 0;
+		if (::poll(&p, 1, 100) > 0 && ::read(server->fd(), &n, sizeof(n)) == sizeof(n))
+			posted += n;
+	}
+	ASSERT_EQ(posted, 4u);
+	server->handle_events();
 	for (auto &f : scrapes)
 		EXPECT_EQ(f.get(), 200);
 	EXPECT_EQ(log.calls, 1) << "waiting scrapes are answered by one rendering";
@@ -270,42 +282,52 @@ TEST(metrics_server, requests_are_bounded)
 	EXPECT_EQ(reply.rfind("HTTP/1.1 405", 0), 0u) << reply.substr(0, 200);
 	EXPECT_EQ(log.calls, 0);
 	// Still serving.
-	auto res = client(server->port()).Get("/metrics");
-	ASSERT_TRUE(res);
-	EXPECT_EQ(res->status, 200);
+	EXPECT_EQ(scrape_status(server->port()), 200);
 }
 
-TEST(metrics_server, stuck_clients_time_out_and_stop_is_prompt)
+TEST(metrics_server, silent_clients_are_closed_at_their_deadline)
 {
 	render_log log;
 	ctl::metrics_limits limits;
 	limits.connection_timeout = 500ms;
-	limits.render_timeout = 10s;
 	auto server = start("127.0.0.1:0", counting_render(log), limits);
-	// Two silent connections hold both serving threads until their deadline...
+	control_loop loop(*server);
+	log.control = loop.id();
+	// Two silent connections hold both serving threads until their deadline.
+	auto t0 = clock::now();
 	int a = dial(server->port()), b = dial(server->port());
 	ASSERT_GE(a, 0);
 	ASSERT_GE(b, 0);
-	auto t0 = clock::now();
-	EXPECT_EQ(read_all(a), "");  // closed by the server at the deadline
-	EXPECT_LT(clock::now() - t0, 2s);
+	EXPECT_EQ(read_all(a), "");
+	EXPECT_EQ(read_all(b), "");
+	auto took = clock::now() - t0;
+	EXPECT_GE(took, 450ms);
+	EXPECT_LT(took, 2s);
 	::close(a);
 	::close(b);
-	// ...and a stop does not wait for anyone: a silent client, a scrape that waits
-	// for a control thread that never comes.
+	EXPECT_EQ(scrape_status(server->port()), 200);
+}
+
+TEST(metrics_server, stop_waits_for_nobody)
+{
+	render_log log;
+	ctl::metrics_limits limits;
+	limits.connection_timeout = 20s;
+	limits.render_timeout = 20s;
+	auto server = start("127.0.0.1:0", counting_render(log), limits);
+	// A silent client, and a scrape waiting for a control thread that never comes.
 	int c = dial(server->port());
 	ASSERT_GE(c, 0);
-	auto waiting = std::async(std::launch::async, [&] {
-		auto res = client(server->port()).Get("/metrics");
-		return res ? res->status : -1;
-	});
-	std::this_thread::sleep_for(200ms);
-	t0 = clock::now();
+	auto waiting = std::async(std::launch::async, scrape_status, server->port());
+	pollfd p{server->fd(), POLLIN, 0};
+	ASSERT_EQ(::poll(&p, 1, 5000), 1) << "the scrape never reached the server";
+	auto t0 = clock::now();
 	server.reset();
 	auto stop_took = clock::now() - t0;
-	EXPECT_LT(stop_took, 300ms);
+	EXPECT_LT(stop_took, 2s);
 	int status = waiting.get();
 	EXPECT_TRUE(status == 503 || status == -1) << status;
+	EXPECT_LT(clock::now() - t0, 2s);
 	EXPECT_EQ(read_all(c), "");
 	::close(c);
 	EXPECT_EQ(log.calls, 0);

@@ -4,31 +4,19 @@
 // dp::pipeline workers, and the rendered text is (a) checked by the real
 // `promtool check metrics`, (b) parsed back and compared with what the test sent
 // and saw come out (the conservation identity, per-backend sums, per-worker
-// counts), (c) checked for label escaping. Then (d) the HTTP endpoint, scraped
-// with a real HTTP client while a test thread plays the control thread.
+// counts), (c) checked for label escaping. The HTTP endpoint has its own test
+// (metrics_server_test.cpp).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <map>
-#include <netinet/in.h>
-#include <poll.h>
+#include <memory>
 #include <set>
-#include <sstream>
 #include <string>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <thread>
-#include <unistd.h>
 #include <vector>
 
-#include <httplib.h>
-
 #include "config.h"
+#include "exposition.h"
 #include "maglev.h"
 #include "metrics.h"
 #include "packet_builder.h"
@@ -162,7 +150,7 @@ packet_builder to_vip(const char *src, const char *dst, uint16_t sport, uint16_t
 	return b;
 }
 
-// Forwards (TCP, IPv6, fragments, an ICMP error), passes, and drops of seven reasons.
+// Forwards (TCP, IPv6, fragments, an ICMP error), passes, and drops of eight reasons.
 std::vector<shot> traffic_mix()
 {
 	std::vector<shot> v;
@@ -220,141 +208,6 @@ std::string outer_dst(const frame &f)
 	bool v4 = f[12] == 0x08 && f[13] == 0x00;
 	::inet_ntop(v4 ? AF_INET : AF_INET6, f.data() + (v4 ? 30 : 38), text, sizeof(text));
 	return text;
-}
-
-// ---- the text format, read back ----
-
-struct series {
-	std::string name;
-	std::map<std::string, std::string> labels;
-	uint64_t value = 0;
-};
-
-struct exposition {
-	std::vector<series> samples;
-	std::map<std::string, std::string> types;  // family -> TYPE
-	std::set<std::string> helped;  // families with HELP
-	std::string problem;  // first format problem found, "" if none
-
-	// Sum of `name` over the samples whose labels include `match`.
-	uint64_t sum(const std::string &name, const std::map<std::string, std::string> &match = {}) const
-	{
-		uint64_t total = 0;
-		for (const series &s : samples) {
-			bool ok = s.name == name;
-			for (const auto &[k, v] : match)
-				ok = ok && s.labels.count(k) && s.labels.at(k) == v;
-			total += ok ? s.value : 0;
-		}
-		return total;
-	}
-	size_t count(const std::string &name) const
-	{
-		size_t n = 0;
-		for (const series &s : samples)
-			n += s.name == name;
-		return n;
-	}
-};
-
-// A label block `{a="x",b="y\"z"}` from text[i] (at '{'); advances i past '}'.
-bool read_labels(const std::string &line, size_t &i, std::map<std::string, std::string> &labels)
-{
-	for (i++; i < line.size() && line[i] != '}';) {
-		size_t eq = line.find('=', i);
-		if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"')
-			return false;
-		std::string name = line.substr(i, eq - i), value;
-		for (i = eq + 2; i < line.size() && line[i] != '"'; i++) {
-			if (line[i] == '\\' && i + 1 < line.size()) {
-				char e = line[++i];
-				value.push_back(e == 'n' ? '\n' : e);
-			} else {
-				value.push_back(line[i]);
-			}
-		}
-		if (i >= line.size() || !labels.emplace(name, value).second)
-			return false;
-		i++;
-		if (i < line.size() && line[i] == ',')
-			i++;
-	}
-	return i < line.size() && line[i++] == '}';
-}
-
-exposition parse(const std::string &text)
-{
-	exposition e;
-	std::istringstream in(text);
-	std::string current;  // family of the last TYPE line
-	std::set<std::string> closed;  // families whose samples ended
-	for (std::string line; std::getline(in, line);) {
-		std::istringstream words(line);
-		std::string hash, kind, name, type;
-		if (line.rfind("# ", 0) == 0) {
-			words >> hash >> kind >> name >> type;
-			if (kind == "HELP")
-				e.helped.insert(name);
-			if (kind == "TYPE") {
-				if (!current.empty())
-					closed.insert(current);
-				current = name;
-				e.types[name] = type;
-				if (closed.count(name) && e.problem.empty())
-					e.problem = "family " + name + " split";
-			}
-			continue;
-		}
-		series s;
-		size_t i = line.find_first_of("{ ");
-		s.name = line.substr(0, i);
-		if (i != std::string::npos && line[i] == '{' && !read_labels(line, i, s.labels))
-			e.problem = "bad labels: " + line;
-		s.value = std::stoull(line.substr(line.find(' ', i) + 1));
-		if (s.name != current && e.problem.empty())
-			e.problem = s.name + " outside its family " + current;
-		e.samples.push_back(std::move(s));
-	}
-	return e;
-}
-
-// ---- promtool ----
-
-bool require_all()
-{
-	const char *v = std::getenv("WEIR_REQUIRE_ALL");
-	return v && std::string(v) == "1";
-}
-
-struct check_result {
-	int status = -1;
-	std::string output;
-};
-
-// `promtool check metrics` with `text` on stdin.
-check_result promtool_check(const std::string &text)
-{
-	char path[] = "/tmp/weirt-metrics-XXXXXX";
-	int fd = ::mkstemp(path);
-	if (fd < 0)
-		return {};
-	if (::write(fd, text.data(), text.size()) != ssize_t(text.size()))
-		return {};
-	::close(fd);
-	check_result r;
-	FILE *p = ::popen(("promtool check metrics < " + std::string(path) + " 2>&1").c_str(), "r");
-	char buf[4096];
-	for (size_t n; p && (n = std::fread(buf, 1, sizeof(buf), p)) > 0;)
-		r.output.append(buf, n);
-	int st = p ? ::pclose(p) : -1;
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	::unlink(path);
-	return r;
-}
-
-bool have_promtool()
-{
-	return std::system("command -v promtool >/dev/null 2>&1") == 0;
 }
 
 // ---- the model under traffic ----
@@ -431,7 +284,7 @@ TEST_F(metrics_model, promtool_accepts_the_exposition)
 
 TEST_F(metrics_model, packets_are_conserved)
 {
-	exposition e = parse(render(*snap));
+	exposition e = parse_exposition(render(*snap));
 	ASSERT_EQ(e.problem, "");
 	uint64_t forwarded = 0, forwarded_bytes = 0, passed = 0, rx_bytes = 0;
 	std::map<std::string, uint64_t> drops;
@@ -480,7 +333,7 @@ TEST_F(metrics_model, packets_are_conserved)
 
 TEST_F(metrics_model, backends_and_vips_add_up_to_what_was_forwarded)
 {
-	exposition e = parse(render(*snap));
+	exposition e = parse_exposition(render(*snap));
 	std::map<std::string, uint64_t> to_backend, bytes_to_backend;
 	for (size_t i = 0; i < shots.size(); i++) {
 		if (shots[i].want != fate::forward)
@@ -524,7 +377,7 @@ TEST_F(metrics_model, backends_and_vips_add_up_to_what_was_forwarded)
 
 TEST_F(metrics_model, process_families)
 {
-	exposition e = parse(render(*snap));
+	exposition e = parse_exposition(render(*snap));
 	EXPECT_EQ(e.sum("weir_build_info", {{"version", ctl::version()}, {"engine", "dpdk"}}), 1u);
 	EXPECT_EQ(e.sum("weir_uptime_seconds"), 4321u);
 	EXPECT_EQ(e.sum("weir_snapshot_generation"), snap->generation);
@@ -555,7 +408,7 @@ TEST_F(metrics_model, health_fail_open_and_unknown_states)
 			return "up";
 		return b.to_string() == "10.10.0.22" ? "unknown" : "bogus";
 	};
-	exposition e = parse(render(s, health));
+	exposition e = parse_exposition(render(s, health));
 	ASSERT_EQ(e.problem, "");
 	EXPECT_EQ(e.sum("weir_vip_fail_open", {{"vip", "web6"}}), 1u);
 	EXPECT_EQ(e.sum("weir_vip_fail_open"), 1u);
@@ -575,7 +428,7 @@ TEST_F(metrics_model, health_fail_open_and_unknown_states)
 	EXPECT_EQ(e.sum("weir_backend_health"), 7u);
 	EXPECT_EQ(e.count("weir_backend_health"), 28u);
 	// Without a health lookup every backend is unknown, and up.
-	exposition plain = parse(render(*snap));
+	exposition plain = parse_exposition(render(*snap));
 	EXPECT_EQ(plain.sum("weir_backend_health", {{"state", "unknown"}}), 7u);
 	EXPECT_EQ(plain.sum("weir_backend_up"), 7u);
 }
@@ -589,9 +442,9 @@ TEST_F(metrics_model, label_values_are_escaped)
 	s.vip_names[0] = odd;
 	std::string text = render(s);
 	EXPECT_NE(text.find(R"(vip="we\"b\\1\nx")"), std::string::npos);
-	exposition e = parse(text);
+	exposition e = parse_exposition(text);
 	ASSERT_EQ(e.problem, "");
-	exposition plain = parse(render(*snap));
+	exposition plain = parse_exposition(render(*snap));
 	EXPECT_EQ(e.sum("weir_vip_packets_total", {{"vip", odd}}),
 	          plain.sum("weir_vip_packets_total", {{"vip", "web"}}));
 	EXPECT_EQ(e.sum("weir_packets_total", {{"vip", odd}}),
@@ -609,7 +462,8 @@ TEST_F(metrics_model, an_engine_without_flow_tables_omits_flow_families)
 	std::vector<dp::worker_view> views = workers.views();
 	for (auto &v : views)
 		v.flows = nullptr;
-	exposition e = parse(ctl::render_metrics({"xdp", 2, 1, ""}, cfg, *snap, views, engine_drops, {}));
+	exposition e =
+	        parse_exposition(ctl::render_metrics({"xdp", 2, 1, ""}, cfg, *snap, views, engine_drops, {}));
 	ASSERT_EQ(e.problem, "");
 	for (const char *f : {"weir_flows_active", "weir_flow_capacity", "weir_vip_flows_active",
 	                      "weir_backend_flows_active", "weir_worker_flows_active"})
