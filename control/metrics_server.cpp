@@ -212,7 +212,9 @@ struct metrics_server::state {
 
 	std::unique_ptr<http_server> http;
 	std::thread listener;
-	std::atomic<bool> listening{true};  // false once the listen loop has returned
+	// False once the listen loop has returned. Orders nothing else: the
+	// destructor only polls it to know that stop() has taken effect.
+	std::atomic<bool> listening{true};
 
 	~state();
 	void serve_metrics(httplib::Response &res);
@@ -227,7 +229,6 @@ public:
 		new_task_queue = [this] {
 			return new bounded_pool(_s.limits.threads, _s.limits.max_pending);
 		};
-		set_payload_max_length(_s.limits.max_request);
 		// SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a
 		// second weir would share the port instead of being told it is in use.
 		set_socket_options([](socket_t sock) {
