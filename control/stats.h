@@ -29,8 +29,10 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +65,59 @@ struct status_info {
 	uint64_t uptime_seconds = 0;
 	std::string config_file;
 };
+
+// ---- Sums shared by the stats model and the metrics exposition (metrics.h), so
+// that both report the same numbers. Workers without counters are skipped.
+
+// A set of workers' packet counters, added up.
+struct worker_sums {
+	uint64_t rx_packets = 0;
+	uint64_t rx_bytes = 0;
+	uint64_t tx_packets = 0;
+	uint64_t tx_bytes = 0;
+	uint64_t passed = 0;
+	uint64_t dropped = 0;  // the sum of `drops`
+	drop_counts drops{};
+	uint64_t icmp_sent = 0;
+	uint64_t icmp_rate_limited = 0;
+	uint64_t icmp_forwarded = 0;
+	uint64_t fragments_forwarded = 0;
+	uint64_t untracked = 0;
+	uint64_t untracked_collisions = 0;
+};
+worker_sums sum_workers(std::span<const dp::worker_view> workers);
+
+// A set of workers' flow tables; `known` is false when none has one (XDP).
+struct flow_sums {
+	bool known = false;
+	uint64_t active = 0;
+	uint64_t capacity = 0;
+	uint64_t inserted = 0;
+	uint64_t expired = 0;
+};
+flow_sums sum_flows(std::span<const dp::worker_view> workers);
+
+// One VIP's or backend's traffic over the workers; a VIP's flows are its backends'.
+struct traffic_sum {
+	uint64_t packets = 0;
+	uint64_t bytes = 0;
+	uint64_t flows = 0;
+};
+traffic_sum sum_backend(std::span<const dp::worker_view> workers, uint32_t backend_id);
+traffic_sum sum_vip(const dp::snapshot &snap, const weir_vip &vip, std::span<const dp::worker_view> workers);
+
+// A backend's address, and as text.
+ip_addr backend_ip(const weir_backend &b);
+std::string backend_address(const weir_backend &b);
+
+// The fingerprint of VIP `vip`'s table; none for an empty table (no usable backend).
+std::optional<uint64_t> table_fingerprint(const dp::snapshot &snap, uint32_t vip);
+
+// Backends of `vip` the data path may use (WEIR_BACKEND_F_USABLE).
+uint32_t usable_backends(const dp::snapshot &snap, const weir_vip &vip);
+
+// The configuration of each snapshot VIP, by VIP id (null when no VIP of that name is in `cfg`).
+std::vector<const vip_config *> configs_by_id(const config &cfg, const dp::snapshot &snap);
 
 // `cfg` is the configuration `snap` was built from (VIP addresses are not in the
 // snapshot); VIPs are matched by name.
