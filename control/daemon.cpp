@@ -18,6 +18,7 @@
 #include "dpdk_engine.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "snapshot_builder.h"
 #include "stats.h"
@@ -61,6 +62,9 @@ private:
 	status rebuild(const char *why);
 	void resolve_next_hops();
 	void check_health();
+	status start_metrics();
+	status_info info() const;
+	std::string backend_health(const std::string &vip, const ip_addr &a) const;
 	void reload();
 	void register_commands();
 	std::optional<mac_addr> resolve(const ip_addr &a);
@@ -70,6 +74,7 @@ private:
 	std::unique_ptr<dp::dpdk_engine> _engine;
 	std::unique_ptr<control_socket> _socket;
 	std::unique_ptr<health_checker> _health;
+	std::unique_ptr<metrics_server> _metrics;
 	backend_registry _registry;
 	host_facts _host;
 	std::shared_ptr<const dp::snapshot> _snap;
@@ -200,6 +205,43 @@ void daemon::check_health()
 		log_error("cannot rebuild the snapshot: " + st.error_message());
 }
 
+status_info daemon::info() const
+{
+	auto uptime = std::chrono::steady_clock::now() - _started;
+	return status_info{_engine->name(), _engine->workers().size(),
+	                   uint64_t(std::chrono::duration_cast<std::chrono::seconds>(uptime).count()),
+	                   _cfg.file};
+}
+
+// "none" for VIPs without checks, else the checker's state.
+std::string daemon::backend_health(const std::string &vip, const ip_addr &a) const
+{
+	for (const vip_config &v : _cfg.vips)
+		if (v.name == vip && v.health.kind == health_kind::none)
+			return "none";
+	return to_string(_health->state(vip, a));
+}
+
+// The Prometheus endpoint (control.metrics_listen; "" disables it). Scrapes are
+// rendered here, on the control thread, when the server's fd is readable.
+status daemon::start_metrics()
+{
+	const std::string &listen = _cfg.control.metrics_listen;
+	if (listen.empty())
+		return ok();
+	auto m = metrics_server::create(listen, [this] {
+		auto views = _engine->workers();
+		return render_metrics(
+		        info(), _cfg, *_snap, views, engine_drop_counts(*_engine),
+		        [this](const std::string &vip, const ip_addr &a) { return backend_health(vip, a); });
+	});
+	if (!m)
+		return error{m.error_message()};
+	_metrics = std::move(m).value();
+	log_info("metrics on http://" + listen + "/metrics");
+	return ok();
+}
+
 void daemon::reload()
 {
 	config_report r = load_config(_cfg.file);
@@ -281,6 +323,8 @@ status daemon::start()
 		return error{sock.error_message()};
 	_socket = std::move(sock).value();
 	register_commands();
+	if (status st = start_metrics(); !st)
+		return st;
 	resolve_next_hops();
 	return ok();
 }
@@ -293,7 +337,10 @@ void daemon::run()
 	itimerspec every_second{{1, 0}, {1, 0}};
 	timerfd_settime(_timer.fd, 0, &every_second, nullptr);
 	_epoll.fd = epoll_create1(EPOLL_CLOEXEC);
-	for (int fd : {_signals.fd, _timer.fd, _socket->fd(), _health->fd()}) {
+	for (int fd :
+	     {_signals.fd, _timer.fd, _socket->fd(), _health->fd(), _metrics ? _metrics->fd() : -1}) {
+		if (fd < 0)
+			continue;
 		epoll_event ev{};
 		ev.events = EPOLLIN;
 		ev.data.fd = fd;
@@ -310,6 +357,8 @@ void daemon::run()
 				_socket->handle_events();
 			} else if (fd == _health->fd()) {
 				check_health();
+			} else if (_metrics && fd == _metrics->fd()) {
+				_metrics->handle_events();
 			} else if (fd == _timer.fd) {
 				uint64_t ticks;
 				ssize_t rc = ::read(_timer.fd, &ticks, sizeof(ticks));
