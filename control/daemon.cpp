@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 
+#include "commands.h"
 #include "control_socket.h"
 #include "dpdk_engine.h"
 #include "log.h"
@@ -46,12 +47,22 @@ sigset_t handled_signals()
 	return set;
 }
 
-class daemon {
+class daemon : public command_host {
 public:
 	explicit daemon(config cfg) : _cfg(std::move(cfg)) {}
-	~daemon();
+	~daemon() override;
 	status start();
 	void run();
+
+	// command_host
+	const config &live() const override { return _cfg; }
+	const dp::snapshot &snapshot() const override { return *_snap; }
+	std::vector<dp::worker_view> workers() const override { return _engine->workers(); }
+	std::optional<dp::tracked_flow> find_flow(uint32_t hash, uint32_t sig) const override
+	{
+		return _engine->find_flow(hash, sig);
+	}
+	status apply(config next, const std::string &why) override;
 
 private:
 	status start_engine();
@@ -184,40 +195,33 @@ void daemon::resolve_next_hops()
 		log_error("cannot rebuild the snapshot: " + st.error_message());
 }
 
-void daemon::reload()
+status daemon::apply(config next, const std::string &why)
 {
-	config_report r = load_config(_cfg.file);
-	for (const config_problem &p : r.problems)
-		(p.warning ? log_warning : log_error)(p.to_string());
-	if (!r.valid()) {
-		log_error("reload of " + _cfg.file + " failed: the running configuration is unchanged");
-		return;
-	}
 	config old = std::move(_cfg);
-	_cfg = std::move(*r.cfg);
-	// The engine's own shape is fixed at start; mtu and gue_port are snapshot
-	// data and take effect.
-	dataplane_config &d = _cfg.dataplane;
-	if (d.engine != old.dataplane.engine || d.workers != old.dataplane.workers ||
-	    d.flow_table_size != old.dataplane.flow_table_size || d.dpdk.port != old.dataplane.dpdk.port ||
-	    d.dpdk.eal_args != old.dataplane.dpdk.eal_args ||
-	    d.dpdk.exception_path != old.dataplane.dpdk.exception_path ||
-	    d.dpdk.tap_name != old.dataplane.dpdk.tap_name ||
-	    d.xdp.interface != old.dataplane.xdp.interface || d.xdp.mode != old.dataplane.xdp.mode)
-		log_warning("reload: engine, workers, flow_table_size, [dataplane.dpdk] and [dataplane.xdp] "
-		            "take effect "
-		            "only at restart; the running values stay");
-	d.engine = old.dataplane.engine;
-	d.workers = old.dataplane.workers;
-	d.flow_table_size = old.dataplane.flow_table_size;
-	d.dpdk = old.dataplane.dpdk;
-	d.xdp = old.dataplane.xdp;
-	if (status st = rebuild("reload"); !st) {
-		log_error("reload failed: " + st.error_message());
+	_cfg = std::move(next);
+	if (status st = rebuild(why.c_str()); !st) {
 		_cfg = std::move(old);
-		return;
+		return st;
 	}
 	resolve_next_hops();
+	return ok();
+}
+
+void daemon::reload()
+{
+	nlohmann::json r = reload_config(*this);
+	for (const auto &w : r.value("warnings", nlohmann::json::array()))
+		log_warning(w.get<std::string>());
+	for (const auto &p : r.value("problems", nlohmann::json::array()))
+		log_error(p.get<std::string>());
+	if (!r.value("ok", false)) {
+		log_error(r.value("error", std::string("reload failed")));
+		return;
+	}
+	if (!r["restart_required"].empty())
+		log_warning("reload: " + r["restart_required"].dump() +
+		            " take effect only at restart; the running values stay");
+	log_info(r.value("summary", std::string("reloaded")));
 }
 
 void daemon::register_commands()
@@ -233,6 +237,7 @@ void daemon::register_commands()
 		auto workers = _engine->workers();
 		return stats_json(_cfg, *_snap, workers, engine_drop_counts(*_engine));
 	});
+	ctl::register_commands(*_socket, *this);
 }
 
 status daemon::start()
