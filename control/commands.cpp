@@ -46,18 +46,23 @@ json failure(const std::string &message)
 	return {{"ok", false}, {"error", message}};
 }
 
-// Applies a validated edit and says what changed.
-json publish(command_host &h, result<validated> edit, const std::string &what)
+// Applies a validated edit of VIP `vip` and says what changed. The whole file is
+// validated, so warnings about other VIPs (already there before) are left out.
+json publish(command_host &h, result<validated> edit, const std::string &what, const std::string &vip)
 {
 	if (!edit)
 		return failure(what + ": " + edit.error_message());
+	json warnings = json::array();
+	for (const std::string &w : edit->warnings)
+		if (w.rfind("vip \"", 0) != 0 || w.rfind("vip \"" + vip + "\"", 0) == 0)
+			warnings.push_back(w);
 	config_diff d = diff_configs(h.live(), edit->cfg);
 	if (status st = h.apply(std::move(edit->cfg), what); !st)
 		return failure(what + ": " + st.error_message());
 	return {{"ok", true},
 	        {"summary", what + " (" + d.to_string() + ")"},
 	        {"changed", d.to_json()},
-	        {"warnings", edit->warnings},
+	        {"warnings", std::move(warnings)},
 	        {"generation", h.snapshot().generation}};
 }
 
@@ -131,33 +136,35 @@ void register_edits(control_socket &s, command_host &h)
 	s.on("vip_add", [&h](const json &req) {
 		vip_spec spec{text_field(req, "name"), text_field(req, "endpoint"),
 		              optional_text(req, "scheduler"), optional_text(req, "forwarding")};
-		return publish(h, add_vip(h.live(), spec), "vip add " + spec.name);
+		return publish(h, add_vip(h.live(), spec), "vip add " + spec.name, spec.name);
 	});
 	s.on("vip_del", [&h](const json &req) {
 		std::string name = text_field(req, "name");
-		return publish(h, delete_vip(h.live(), name), "vip del " + name);
+		return publish(h, delete_vip(h.live(), name), "vip del " + name, name);
 	});
 	s.on("backend_add", [&h](const json &req) {
 		std::string vip = text_field(req, "vip"), addr = text_field(req, "address");
 		std::optional<int64_t> weight;
 		if (req.contains("weight") && !req["weight"].is_null())
 			weight = int_field(req, "weight");
-		return publish(h, add_backend(h.live(), vip, addr, weight),
-		               "backend add " + vip + " " + addr);
+		return publish(h, add_backend(h.live(), vip, addr, weight), "backend add " + vip + " " + addr,
+		               vip);
 	});
 	s.on("backend_del", [&h](const json &req) {
 		std::string vip = text_field(req, "vip"), addr = text_field(req, "address");
-		return publish(h, delete_backend(h.live(), vip, addr), "backend del " + vip + " " + addr);
+		return publish(h, delete_backend(h.live(), vip, addr), "backend del " + vip + " " + addr,
+		               vip);
 	});
 	s.on("backend_weight", [&h](const json &req) {
 		std::string vip = text_field(req, "vip"), addr = text_field(req, "address");
 		int64_t w = int_field(req, "weight");
 		return publish(h, set_weight(h.live(), vip, addr, w),
-		               "backend weight " + vip + " " + addr + " " + std::to_string(w));
+		               "backend weight " + vip + " " + addr + " " + std::to_string(w), vip);
 	});
 	s.on("backend_drain", [&h](const json &req) {
 		std::string vip = text_field(req, "vip"), addr = text_field(req, "address");
-		return publish(h, set_weight(h.live(), vip, addr, 0), "backend drain " + vip + " " + addr);
+		return publish(h, set_weight(h.live(), vip, addr, 0), "backend drain " + vip + " " + addr,
+		               vip);
 	});
 }
 

@@ -70,19 +70,21 @@ reply_or_error request(const std::string &path, const json &req)
 	if (fd < 0)
 		return out;
 	std::string line = req.dump() + "\n";
-	for (size_t off = 0; off < line.size();) {
+	size_t off = 0;
+	while (off < line.size()) {
 		ssize_t n = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			out.error = std::string("sending the request: ") + std::strerror(errno);
-			::close(fd);
-			return out;
-		}
+		if (n < 0)
+			break;  // weir may have refused us with a reply before closing: read it
 		off += size_t(n);
 	}
+	std::string send_error =
+	        off < line.size() ? std::string("sending the request: ") + std::strerror(errno) : "";
 	std::string text;
 	bool got = read_line(fd, text, out.error);
+	if (!got && !send_error.empty())
+		out.error = send_error;
 	::close(fd);
 	if (!got)
 		return out;
