@@ -57,8 +57,9 @@ json publish(command_host &h, result<validated> edit, const std::string &what, c
 		if (w.rfind("vip \"", 0) != 0 || w.rfind("vip \"" + vip + "\"", 0) == 0)
 			warnings.push_back(w);
 	config_diff d = diff_configs(h.live(), edit->cfg);
-	if (status st = h.apply(std::move(edit->cfg), what); !st)
-		return failure(what + ": " + st.error_message());
+	if (!d.empty())
+		if (status st = h.apply(std::move(edit->cfg), what); !st)
+			return failure(what + ": " + st.error_message());
 	return {{"ok", true},
 	        {"summary", what + " (" + d.to_string() + ")"},
 	        {"changed", d.to_json()},
