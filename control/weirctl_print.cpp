@@ -106,6 +106,19 @@ private:
 	std::vector<std::vector<std::string>> _rows;
 };
 
+// A field of a reply object as a cell.
+std::string cell(const json &obj, const char *key)
+{
+	return text_of(obj.value(key, json()));
+}
+
+// "usable/total", and whether the VIP fails open.
+std::string backends_cell(const json &vip)
+{
+	std::string s = cell(vip, "usable_backends") + "/" + cell(vip, "backends");
+	return vip.value("fail_open", false) ? s + " fail-open" : s;
+}
+
 void print_status(const json &r)
 {
 	std::cout << "weir " << text_of(r.value("version", json())) << ", engine "
@@ -115,13 +128,8 @@ void print_status(const json &r)
 	          << text_of(r.value("generation", json())) << "\n\n";
 	table t({"VIP", "ENDPOINT", "SCHEDULER", "FORWARDING", "BACKENDS", "FINGERPRINT"}, "....r.");
 	for (const json &v : r.value("vips", json::array())) {
-		std::string backends = text_of(v.value("usable_backends", json())) + "/" +
-		                       text_of(v.value("backends", json()));
-		if (v.value("fail_open", false))
-			backends += " fail-open";
-		t.add({text_of(v.value("name", json())), text_of(v.value("endpoint", json())),
-		       text_of(v.value("scheduler", json())), text_of(v.value("forwarding", json())),
-		       backends, text_of(v.value("fingerprint", json()))});
+		t.add({cell(v, "name"), cell(v, "endpoint"), cell(v, "scheduler"), cell(v, "forwarding"),
+		       backends_cell(v), cell(v, "fingerprint")});
 	}
 	t.print(std::cout);
 }
@@ -207,14 +215,8 @@ void print_vip_list(const json &r)
 	table t({"VIP", "ENDPOINT", "SCHEDULER", "FORWARDING", "TABLE", "BACKENDS", "HEALTH", "FINGERPRINT"},
 	        "....rr..");
 	for (const json &v : r.value("vips", json::array())) {
-		std::string backends = text_of(v.value("usable_backends", json())) + "/" +
-		                       text_of(v.value("backends", json()));
-		if (v.value("fail_open", false))
-			backends += " fail-open";
-		t.add({text_of(v.value("name", json())), text_of(v.value("endpoint", json())),
-		       text_of(v.value("scheduler", json())), text_of(v.value("forwarding", json())),
-		       text_of(v.value("table_size", json())), backends, text_of(v.value("health", json())),
-		       text_of(v.value("fingerprint", json()))});
+		t.add({cell(v, "name"), cell(v, "endpoint"), cell(v, "scheduler"), cell(v, "forwarding"),
+		       cell(v, "table_size"), backends_cell(v), cell(v, "health"), cell(v, "fingerprint")});
 	}
 	t.print(std::cout);
 }

@@ -22,7 +22,9 @@
 #include "config_save.h"
 #include "packet_builder.h"
 #include "pipeline.h"
+#include "process_usage.h"
 #include "snapshot_builder.h"
+#include "unix_client.h"
 
 namespace weir::ctl {
 namespace {
@@ -350,31 +352,8 @@ TEST_F(commands_test, explain_reply)
 
 // ---- a million malformed requests over a real socket ----
 
-int connect_unix(const std::string &path)
-{
-	sockaddr_un sa{};
-	sa.sun_family = AF_UNIX;
-	std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
-	int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) == 0)
-		return fd;
-	if (fd >= 0)
-		::close(fd);
-	return -1;
-}
-
-bool send_all(int fd, std::string_view data)
-{
-	while (!data.empty()) {
-		ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		data.remove_prefix(size_t(n));
-	}
-	return true;
-}
+using test::connect_unix;
+using test::send_all;
 
 // Reads until `lines` newlines arrived (or EOF / 5 s of silence); returns them.
 std::string read_lines(int fd, size_t lines)
@@ -395,23 +374,8 @@ std::string read_lines(int fd, size_t lines)
 	return buf;
 }
 
-size_t open_fds()
-{
-	size_t n = 0;
-	for (const auto &e : std::filesystem::directory_iterator("/proc/self/fd")) {
-		(void)e;
-		n++;
-	}
-	return n;
-}
-
-size_t rss()
-{
-	std::ifstream f("/proc/self/statm");
-	size_t size = 0, resident = 0;
-	f >> size >> resident;
-	return resident * size_t(::sysconf(_SC_PAGESIZE));
-}
+using test::open_fds;
+using test::rss;
 
 // The kinds of bad request, in turn: not JSON, not an object, no cmd, an unknown
 // cmd, a known cmd with wrong or missing fields.
