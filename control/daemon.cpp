@@ -14,6 +14,7 @@
 #include <memory>
 #include <random>
 
+#include "commands.h"
 #include "control_socket.h"
 #include "dpdk_engine.h"
 #include "health.h"
@@ -49,12 +50,23 @@ sigset_t handled_signals()
 	return set;
 }
 
-class daemon {
+class daemon : public command_host {
 public:
 	explicit daemon(config cfg) : _cfg(std::move(cfg)) {}
-	~daemon();
+	~daemon() override;
 	status start();
 	void run();
+
+	// command_host
+	const config &live() const override { return _cfg; }
+	const dp::snapshot &snapshot() const override { return *_snap; }
+	std::vector<dp::worker_view> workers() const override { return _engine->workers(); }
+	std::optional<dp::tracked_flow> find_flow(uint32_t hash, uint32_t sig) const override
+	{
+		return _engine->find_flow(hash, sig);
+	}
+	status apply(config next, const std::string &why) override;
+	std::string backend_health(const vip_config &vip, const ip_addr &a) const override;
 
 private:
 	status start_engine();
@@ -64,7 +76,6 @@ private:
 	void check_health();
 	status start_metrics();
 	status_info info() const;
-	std::string backend_health(const std::string &vip, const ip_addr &a) const;
 	void reload();
 	void register_commands();
 	std::optional<mac_addr> resolve(const ip_addr &a);
@@ -214,12 +225,11 @@ status_info daemon::info() const
 }
 
 // "none" for VIPs without checks, else the checker's state.
-std::string daemon::backend_health(const std::string &vip, const ip_addr &a) const
+std::string daemon::backend_health(const vip_config &vip, const ip_addr &a) const
 {
-	for (const vip_config &v : _cfg.vips)
-		if (v.name == vip && v.health.kind == health_kind::none)
-			return "none";
-	return to_string(_health->state(vip, a));
+	if (vip.health.kind == health_kind::none)
+		return "none";
+	return to_string(_health->state(vip.name, a));
 }
 
 // The Prometheus endpoint (control.metrics_listen; "" disables it). Scrapes are
@@ -231,9 +241,13 @@ status daemon::start_metrics()
 		return ok();
 	auto m = metrics_server::create(listen, [this] {
 		auto views = _engine->workers();
-		return render_metrics(
-		        info(), _cfg, *_snap, views, engine_drop_counts(*_engine),
-		        [this](const std::string &vip, const ip_addr &a) { return backend_health(vip, a); });
+		return render_metrics(info(), _cfg, *_snap, views, engine_drop_counts(*_engine),
+		                      [this](const std::string &vip, const ip_addr &a) {
+			                      for (const vip_config &v : _cfg.vips)
+				                      if (v.name == vip)
+					                      return backend_health(v, a);
+			                      return std::string("unknown");
+		                      });
 	});
 	if (!m)
 		return error{m.error_message()};
@@ -242,57 +256,45 @@ status daemon::start_metrics()
 	return ok();
 }
 
-void daemon::reload()
+status daemon::apply(config next, const std::string &why)
 {
-	config_report r = load_config(_cfg.file);
-	for (const config_problem &p : r.problems)
-		(p.warning ? log_warning : log_error)(p.to_string());
-	if (!r.valid()) {
-		log_error("reload of " + _cfg.file + " failed: the running configuration is unchanged");
-		return;
-	}
 	config old = std::move(_cfg);
-	_cfg = std::move(*r.cfg);
-	// The engine's own shape is fixed at start; mtu and gue_port are snapshot
-	// data and take effect.
-	dataplane_config &d = _cfg.dataplane;
-	if (d.engine != old.dataplane.engine || d.workers != old.dataplane.workers ||
-	    d.flow_table_size != old.dataplane.flow_table_size || d.dpdk.port != old.dataplane.dpdk.port ||
-	    d.dpdk.eal_args != old.dataplane.dpdk.eal_args ||
-	    d.dpdk.exception_path != old.dataplane.dpdk.exception_path ||
-	    d.dpdk.tap_name != old.dataplane.dpdk.tap_name ||
-	    d.xdp.interface != old.dataplane.xdp.interface || d.xdp.mode != old.dataplane.xdp.mode)
-		log_warning("reload: engine, workers, flow_table_size, [dataplane.dpdk] and [dataplane.xdp] "
-		            "take effect "
-		            "only at restart; the running values stay");
-	d.engine = old.dataplane.engine;
-	d.workers = old.dataplane.workers;
-	d.flow_table_size = old.dataplane.flow_table_size;
-	d.dpdk = old.dataplane.dpdk;
-	d.xdp = old.dataplane.xdp;
+	_cfg = std::move(next);
 	_health->set_targets(health_targets(_cfg));
-	if (status st = rebuild("reload"); !st) {
-		log_error("reload failed: " + st.error_message());
+	if (status st = rebuild(why.c_str()); !st) {
 		_cfg = std::move(old);
 		_health->set_targets(health_targets(_cfg));
-		return;
+		return st;
 	}
 	resolve_next_hops();
+	return ok();
+}
+
+void daemon::reload()
+{
+	nlohmann::json r = reload_config(*this);
+	for (const auto &w : r.value("warnings", nlohmann::json::array()))
+		log_warning(w.get<std::string>());
+	for (const auto &p : r.value("problems", nlohmann::json::array()))
+		log_error(p.get<std::string>());
+	if (!r.value("ok", false)) {
+		log_error(r.value("error", std::string("reload failed")));
+		return;
+	}
+	if (!r["restart_required"].empty())
+		log_warning("reload: " + r["restart_required"].dump() +
+		            " take effect only at restart; the running values stay");
+	log_info(r.value("summary", std::string("reloaded")));
 }
 
 void daemon::register_commands()
 {
-	_socket->on("status", [this](const nlohmann::json &) {
-		auto uptime = std::chrono::steady_clock::now() - _started;
-		status_info info{_engine->name(), _engine->workers().size(),
-		                 uint64_t(std::chrono::duration_cast<std::chrono::seconds>(uptime).count()),
-		                 _cfg.file};
-		return status_json(info, _cfg, *_snap);
-	});
+	_socket->on("status", [this](const nlohmann::json &) { return status_json(info(), _cfg, *_snap); });
 	_socket->on("stats", [this](const nlohmann::json &) {
 		auto workers = _engine->workers();
 		return stats_json(_cfg, *_snap, workers, engine_drop_counts(*_engine));
 	});
+	ctl::register_commands(*_socket, *this);
 }
 
 status daemon::start()

@@ -32,6 +32,8 @@
 #include <nlohmann/json.hpp>
 
 #include "control_socket.h"
+#include "process_usage.h"
+#include "unix_client.h"
 
 namespace weir::ctl {
 namespace {
@@ -62,19 +64,7 @@ private:
 	std::string _path;
 };
 
-int connect_unix(const std::string &path)
-{
-	sockaddr_un sa{};
-	sa.sun_family = AF_UNIX;
-	std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
-	int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) != 0) {
-		if (fd >= 0)
-			::close(fd);
-		return -1;
-	}
-	return fd;
-}
+using test::connect_unix;
 
 // A blocking client connection with deadlines on every read.
 class client {
@@ -88,18 +78,7 @@ public:
 	bool connected() const { return _fd >= 0; }
 	int fd() const { return _fd; }
 
-	bool send_all(std::string_view data)
-	{
-		while (!data.empty()) {
-			ssize_t n = ::send(_fd, data.data(), data.size(), MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return false;
-			data.remove_prefix(size_t(n));
-		}
-		return true;
-	}
+	bool send_all(std::string_view data) { return test::send_all(_fd, data); }
 
 	// The next line, or nullopt on EOF, error or timeout.
 	std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5s)
@@ -497,24 +476,8 @@ TEST_F(control_socket_test, peers_neither_root_nor_owner_are_refused)
 	EXPECT_TRUE(c.call({{"cmd", "echo"}}));
 }
 
-size_t open_fds()
-{
-	size_t n = 0;
-	for (const auto &e : std::filesystem::directory_iterator("/proc/self/fd")) {
-		(void)e;
-		n++;
-	}
-	return n;
-}
-
-// Resident set size in bytes.
-size_t rss()
-{
-	std::ifstream f("/proc/self/statm");
-	size_t size = 0, resident = 0;
-	f >> size >> resident;
-	return resident * size_t(::sysconf(_SC_PAGESIZE));
-}
+using test::open_fds;
+using test::rss;
 
 // `count` malformed requests on one connection, in batches of 1000, each batch's
 // replies read before the next is sent; and `count / 500` short connections.
