@@ -67,6 +67,11 @@ name = "web"
 address = "10.10.1.1"
 port = 80
 table_size = 1009
+  # Checked, but slowly: the backends do not exist, and must stay "unknown"
+  # (not yet proven down) for the length of this test.
+  [vip.health]
+  interval_ms = 60000
+  timeout_ms = 1000
   [[vip.backend]]
   address = "10.10.0.21"
   [[vip.backend]]
