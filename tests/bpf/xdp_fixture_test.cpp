@@ -23,8 +23,8 @@ namespace {
 // Fixtures the XDP engine cannot reproduce, and why. Kept few: each is a
 // property of XDP itself, not a gap in the program (docs/xdp.md).
 const std::map<std::string, std::string> excluded = {
-        {"ipip4_headroom_19_dropped",
-         "XDP frames always have 256 bytes of headroom (XDP_PACKET_HEADROOM): a frame with 19 cannot be made"},
+        {"ipip4_headroom_19_dropped", "XDP frames always have 256 bytes of headroom (XDP_PACKET_HEADROOM): a "
+                                      "frame with 19 cannot be made"},
         {"too_big_without_headroom_for_reply_dropped",
          "XDP frames always have 256 bytes of headroom: the reply that the pipeline cannot build fits"},
         {"eth_header_cut_at_13",
@@ -33,10 +33,9 @@ const std::map<std::string, std::string> excluded = {
 
 // The program's counter for each counter_id.
 constexpr std::array<uint32_t, size_t(counter_id::count)> counter_index = {
-        WEIR_XDP_TX_PACKETS,        WEIR_XDP_PASS_PACKETS,  WEIR_XDP_ICMP_SENT,
-        WEIR_XDP_ICMP_RATE_LIMITED, WEIR_XDP_ICMP_FORWARDED, WEIR_XDP_FRAGMENTS_FORWARDED,
-        WEIR_XDP_UNTRACKED,         WEIR_XDP_FLOWS_INSERTED, WEIR_XDP_FLOWS_EXPIRED,
-        WEIR_XDP_FLOWS_RECHOSEN,
+        WEIR_XDP_TX_PACKETS,     WEIR_XDP_PASS_PACKETS,        WEIR_XDP_ICMP_SENT, WEIR_XDP_ICMP_RATE_LIMITED,
+        WEIR_XDP_ICMP_FORWARDED, WEIR_XDP_FRAGMENTS_FORWARDED, WEIR_XDP_UNTRACKED, WEIR_XDP_FLOWS_INSERTED,
+        WEIR_XDP_FLOWS_EXPIRED,  WEIR_XDP_FLOWS_RECHOSEN,
 };
 
 struct counts {
@@ -136,10 +135,12 @@ protected:
 			counts after = read(*_prog);
 			outcome ref = cpp.run(*s, st.input, st.headroom, st.now);
 			EXPECT_EQ(int(got.verdict), int(st.verdict)) << where << ": verdict";
-			EXPECT_EQ(int(got.verdict), int(ref.verdict)) << where << ": verdict differs from the pipeline's";
+			EXPECT_EQ(int(got.verdict), int(ref.verdict))
+			        << where << ": verdict differs from the pipeline's";
 			if (got.verdict != WEIR_VERDICT_DROP) {
 				EXPECT_EQ(frame_diff(st.output, got.out), "") << where << ": frame";
-				EXPECT_EQ(frame_diff(ref.out, got.out), "") << where << ": frame differs from the pipeline's";
+				EXPECT_EQ(frame_diff(ref.out, got.out), "")
+				        << where << ": frame differs from the pipeline's";
 			}
 			check_counts(where, st, before, after);
 			compared++;
