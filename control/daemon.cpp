@@ -101,9 +101,13 @@ status daemon::start_engine()
 	if (_cfg.dataplane.xdp.interface.empty())
 		return error{"dataplane.engine = \"auto\": DPDK cannot start (" + dpdk.error_message() +
 		             ") and there is no dataplane.xdp.interface for XDP"};
+	// Start-up failure stays one line: the fallback is logged once XDP runs.
+	if (status xdp = start_xdp(); !xdp)
+		return error{"dataplane.engine = \"auto\": DPDK cannot start (" + dpdk.error_message() +
+		             "), nor XDP (" + xdp.error_message() + ")"};
 	log_warning("DPDK cannot start (" + dpdk.error_message() + "): running the XDP engine on " +
 	            _cfg.dataplane.xdp.interface);
-	return start_xdp();
+	return ok();
 }
 
 status daemon::start_dpdk()
@@ -138,15 +142,15 @@ status daemon::start_xdp()
 	opt.interface = x.interface;
 	opt.generic = x.mode == xdp_mode::generic;
 	opt.flow_table_size = _cfg.dataplane.flow_table_size;
-	if (opt.generic)
-		log_warning("XDP in generic mode on " + x.interface +
-		            ": every packet takes the kernel's slow path first; use mode = \"native\" in "
-		            "production");
 	auto e = xdp::xdp_engine::create(opt);
 	if (!e)
 		return error{e.error_message()};
 	_tap_index = (*e)->ifindex();
 	_engine = std::move(e).value();
+	if (opt.generic)
+		log_warning("XDP in generic mode on " + x.interface +
+		            ": every packet takes the kernel's slow path first; use mode = \"native\" in "
+		            "production");
 	log_info(std::string("XDP engine: ") + (opt.generic ? "generic" : "native") + " mode on " +
 	         x.interface + ", " + std::to_string(opt.flow_table_size) +
 	         " flow entries shared by all CPUs");
