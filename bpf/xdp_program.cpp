@@ -431,21 +431,4 @@ std::optional<flow_view> program::find_flow(uint32_t hash, uint32_t sig) const
 	return flow_view{value.backend_ref, value.expires, value.state};
 }
 
-uint64_t program::flows_active() const
-{
-	int fd = bpf_map__fd(_skel->maps.weir_flows);
-	uint32_t t = now();
-	uint64_t n = 0;
-	weir_xdp_flow_key key{}, next{};
-	weir_xdp_flow value{};
-	const weir_xdp_flow_key *prev = nullptr;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &value) == 0 && int32_t(value.expires - t) > 0)
-			n++;
-	}
-	return n;
-}
-
 }  // namespace weir::xdp

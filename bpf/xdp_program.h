@@ -68,8 +68,6 @@ public:
 	void read_counters(std::vector<dp::worker_counters> &per_cpu) const;
 
 	std::optional<flow_view> find_flow(uint32_t hash, uint32_t sig) const;
-	// Live entries (not yet expired at now()), by walking the table.
-	uint64_t flows_active() const;
 
 	static unsigned possible_cpus();
 
