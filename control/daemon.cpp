@@ -23,6 +23,7 @@
 #include "netlink.h"
 #include "snapshot_builder.h"
 #include "stats.h"
+#include "xdp_engine.h"
 
 namespace weir::ctl {
 
@@ -70,6 +71,8 @@ public:
 
 private:
 	status start_engine();
+	status start_dpdk();
+	status start_xdp();
 	status setup_tap();
 	status rebuild(const char *why);
 	void resolve_next_hops();
@@ -82,7 +85,8 @@ private:
 
 	config _cfg;
 	std::chrono::steady_clock::time_point _started = std::chrono::steady_clock::now();
-	std::unique_ptr<dp::dpdk_engine> _engine;
+	std::unique_ptr<dp::engine> _engine;
+	dp::dpdk_engine *_dpdk = nullptr;  // _engine when it is DPDK's: its start, TAP and EAL
 	std::unique_ptr<control_socket> _socket;
 	std::unique_ptr<health_checker> _health;
 	std::unique_ptr<metrics_server> _metrics;
@@ -100,20 +104,37 @@ daemon::~daemon()
 	if (_engine) {
 		_engine->stop();
 		_engine.reset();
-		rte_eal_cleanup();
+		if (_dpdk)
+			rte_eal_cleanup();
 	}
 }
 
 status daemon::start_engine()
 {
-	const dpdk_config &d = _cfg.dataplane.dpdk;
+	if (_cfg.dataplane.engine == engine_kind::dpdk)
+		return start_dpdk();
 	if (_cfg.dataplane.engine == engine_kind::xdp)
-		return error{"dataplane.engine = \"xdp\": the XDP engine is not part of this build yet; use "
-		             "\"dpdk\""};
+		return start_xdp();
+	status dpdk = start_dpdk();
+	if (dpdk)
+		return dpdk;
+	if (_cfg.dataplane.xdp.interface.empty())
+		return error{"dataplane.engine = \"auto\": DPDK cannot start (" + dpdk.error_message() +
+		             ") and there is no dataplane.xdp.interface for XDP"};
+	// Start-up failure stays one line: the fallback is logged once XDP runs.
+	if (status xdp = start_xdp(); !xdp)
+		return error{"dataplane.engine = \"auto\": DPDK cannot start (" + dpdk.error_message() +
+		             "), nor XDP (" + xdp.error_message() + ")"};
+	log_warning("DPDK cannot start (" + dpdk.error_message() + "): running the XDP engine on " +
+	            _cfg.dataplane.xdp.interface);
+	return ok();
+}
+
+status daemon::start_dpdk()
+{
+	const dpdk_config &d = _cfg.dataplane.dpdk;
 	if (d.port.empty())
-		return error{"dataplane.engine = \"auto\": no DPDK port (dataplane.dpdk.port), and the XDP "
-		             "engine is not "
-		             "part of this build yet"};
+		return error{"no DPDK port (dataplane.dpdk.port)"};
 	dp::dpdk_options opt;
 	opt.eal_args = d.eal_args;
 	opt.port = d.port;
@@ -125,16 +146,41 @@ status daemon::start_engine()
 	auto e = dp::dpdk_engine::create(opt);
 	if (!e)
 		return error{e.error_message()};
+	_dpdk = e->get();
 	_engine = std::move(e).value();
 	log_info("DPDK engine: port " + d.port + ", " + std::to_string(opt.workers) + " workers, " +
 	         std::to_string(opt.flow_table_size) + " flow entries per worker");
 	return ok();
 }
 
+// The XDP program shares the interface with the kernel, which keeps its
+// addresses and neighbours: next hops are resolved on the interface itself.
+status daemon::start_xdp()
+{
+	const xdp_config &x = _cfg.dataplane.xdp;
+	xdp::xdp_options opt;
+	opt.interface = x.interface;
+	opt.generic = x.mode == xdp_mode::generic;
+	opt.flow_table_size = _cfg.dataplane.flow_table_size;
+	auto e = xdp::xdp_engine::create(opt);
+	if (!e)
+		return error{e.error_message()};
+	_tap_index = (*e)->ifindex();
+	_engine = std::move(e).value();
+	if (opt.generic)
+		log_warning("XDP in generic mode on " + x.interface +
+		            ": every packet takes the kernel's slow path first; use mode = \"native\" in "
+		            "production");
+	log_info(std::string("XDP engine: ") + (opt.generic ? "generic" : "native") + " mode on " +
+	         x.interface + ", " + std::to_string(opt.flow_table_size) +
+	         " flow entries shared by all CPUs");
+	return ok();
+}
+
 // The TAP carries the host's own traffic: it gets the node's addresses.
 status daemon::setup_tap()
 {
-	const std::string &name = _engine->tap_name();
+	const std::string &name = _dpdk->tap_name();
 	if (name.empty())
 		return ok();
 	if (status st = wait_for_interface(name, 3000); !st)
@@ -316,10 +362,14 @@ status daemon::start()
 	if (!first)
 		return error{first.error_message()};
 	_snap = *first;
-	if (status st = _engine->start(_snap); !st)
-		return st;
-	if (status st = setup_tap(); !st)
-		return st;
+	if (_dpdk) {
+		if (status st = _dpdk->start(_snap); !st)
+			return st;
+		if (status st = setup_tap(); !st)
+			return st;
+	} else {
+		_engine->publish(_snap);
+	}
 	auto sock = control_socket::open(_cfg.control);
 	if (!sock)
 		return error{sock.error_message()};

@@ -41,6 +41,16 @@ public:
 		}
 	}
 
+	// Calls f(key, value) for every entry (the XDP engine copies the index into
+	// its BPF hash maps).
+	template <class F>
+	void for_each(F f) const
+	{
+		for (const slot &s : _slots)
+			if (s.value != none)
+				f(s.key, s.value);
+	}
+
 private:
 	struct slot {
 		weir_vip_key key;

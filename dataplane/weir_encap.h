@@ -97,14 +97,20 @@ WEIR_INLINE void weir_write_udp(__u8 *h, __be16 sport, __be16 dport, __u16 udp_l
 	h[7] = 0;
 }
 
+/* The UDP checksum field for a sum of the pseudo-header and the UDP bytes. */
+WEIR_INLINE __be16 weir_udp6_csum_of(__u32 sum)
+{
+	__u16 c = weir_csum_fold(sum);
+	return WEIR_HTONS(c == 0 ? 0xffff : c); /* 0 means "no checksum", not allowed over IPv6 */
+}
+
 /* The UDP checksum of an IPv6 GUE packet whose UDP header is at udp and whose
  * `udp_len` bytes (header + inner packet) follow contiguously. */
 WEIR_INLINE __be16 weir_udp6_checksum(const __be32 *saddr, const __be32 *daddr, const __u8 *udp,
                                       __u32 udp_len)
 {
 	__u32 sum = weir_pseudo6(saddr, daddr, WEIR_IPPROTO_UDP, udp_len);
-	__u16 c = weir_csum_fold(weir_csum_add(sum, udp, udp_len));
-	return WEIR_HTONS(c == 0 ? 0xffff : c); /* 0 means "no checksum", not allowed over IPv6 */
+	return weir_udp6_csum_of(weir_csum_add(sum, udp, udp_len));
 }
 
 /* Ethernet addresses of a frame weir sends: to `dst`, from the data port. */

@@ -37,9 +37,19 @@ WEIR_INLINE __u32 weir_icmp_quote_len(__u32 l3_len, __u32 push, __u32 max_reply)
 	return q;
 }
 
-/* IPv4 + ICMP "fragmentation needed" (type 3 code 4) at h, followed in memory by
- * `quote` bytes of the trigger. `mtu` is the largest IPv4 packet that passes. */
-WEIR_INLINE void weir_write_icmp4_frag_needed(__u8 *h, __be32 saddr, __be32 daddr, __u16 mtu, __u32 quote)
+/* Stores the checksum of an ICMP/ICMPv6 message at icmp whose 16-bit words (and,
+ * for ICMPv6, pseudo-header) add up to `sum`, the checksum field counted as 0. */
+WEIR_INLINE void weir_icmp_set_csum(__u8 *icmp, __u32 sum)
+{
+	__be16 v = WEIR_HTONS(weir_csum_fold(sum));
+	__builtin_memcpy(icmp + 2, &v, 2);
+}
+
+/* IPv4 + ICMP "fragmentation needed" (type 3 code 4) at h, for `quote` bytes of
+ * the trigger that follow in memory; the ICMP checksum is left 0. The XDP
+ * program sums the quote in the packet itself and calls weir_icmp_set_csum. */
+WEIR_INLINE void weir_write_icmp4_frag_needed_headers(__u8 *h, __be32 saddr, __be32 daddr, __u16 mtu,
+                                                      __u32 quote)
 {
 	__u8 *icmp = h + 20;
 	__be16 v;
@@ -61,14 +71,19 @@ WEIR_INLINE void weir_write_icmp4_frag_needed(__u8 *h, __be32 saddr, __be32 dadd
 	icmp[2] = icmp[3] = icmp[4] = icmp[5] = 0;
 	v = WEIR_HTONS(mtu);
 	__builtin_memcpy(icmp + 6, &v, 2);
-	v = WEIR_HTONS(weir_csum_fold(weir_csum_add(0, icmp, 8 + quote)));
-	__builtin_memcpy(icmp + 2, &v, 2);
 }
 
-/* IPv6 + ICMPv6 "packet too big" (type 2 code 0) at h, followed in memory by
- * `quote` bytes of the trigger. */
-WEIR_INLINE void weir_write_icmp6_too_big(__u8 *h, const __be32 *saddr, const __be32 *daddr, __u32 mtu,
-                                          __u32 quote)
+/* The same, checksum included. `mtu` is the largest IPv4 packet that passes. */
+WEIR_INLINE void weir_write_icmp4_frag_needed(__u8 *h, __be32 saddr, __be32 daddr, __u16 mtu, __u32 quote)
+{
+	weir_write_icmp4_frag_needed_headers(h, saddr, daddr, mtu, quote);
+	weir_icmp_set_csum(h + 20, weir_csum_add(0, h + 20, 8 + quote));
+}
+
+/* IPv6 + ICMPv6 "packet too big" (type 2 code 0) at h, for `quote` bytes of the
+ * trigger that follow in memory; the checksum is left 0 (see the IPv4 writer). */
+WEIR_INLINE void weir_write_icmp6_too_big_headers(__u8 *h, const __be32 *saddr, const __be32 *daddr,
+                                                  __u32 mtu, __u32 quote)
 {
 	__u8 *icmp = h + 40;
 	__be32 first = WEIR_HTONL(6u << 28), m = WEIR_HTONL(mtu);
@@ -84,9 +99,20 @@ WEIR_INLINE void weir_write_icmp6_too_big(__u8 *h, const __be32 *saddr, const __
 	icmp[1] = 0;
 	icmp[2] = icmp[3] = 0;
 	__builtin_memcpy(icmp + 4, &m, 4);
-	v = WEIR_HTONS(weir_csum_fold(
-	        weir_csum_add(weir_pseudo6(saddr, daddr, WEIR_IPPROTO_ICMPV6, 8 + quote), icmp, 8 + quote)));
-	__builtin_memcpy(icmp + 2, &v, 2);
+}
+
+/* The pseudo-header sum of an ICMPv6 message of `quote` quoted bytes. */
+WEIR_INLINE __u32 weir_icmp6_pseudo(const __be32 *saddr, const __be32 *daddr, __u32 quote)
+{
+	return weir_pseudo6(saddr, daddr, WEIR_IPPROTO_ICMPV6, 8 + quote);
+}
+
+/* The same, checksum included. */
+WEIR_INLINE void weir_write_icmp6_too_big(__u8 *h, const __be32 *saddr, const __be32 *daddr, __u32 mtu,
+                                          __u32 quote)
+{
+	weir_write_icmp6_too_big_headers(h, saddr, daddr, mtu, quote);
+	weir_icmp_set_csum(h + 40, weir_csum_add(weir_icmp6_pseudo(saddr, daddr, quote), h + 40, 8 + quote));
 }
 
 #endif /* WEIR_ICMP_H */

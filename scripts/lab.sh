@@ -24,6 +24,11 @@
 #   LAB_WEIR, LAB_WEIRCTL   the weir and weirctl binaries (lab_start_weir, weirctl_json)
 #   LAB_DECAP               weir_decap.bpf.o, attached to every backend's eth0
 #   LAB_XDP_MODE            xdpgeneric (default) or xdpdrv for the decap program
+#   LAB_ENGINE              dpdk (default) or xdp: weir's engine. With xdp, eth1 is the
+#                           kernel's interface with the node addresses (no TAP), weir_lb
+#                           runs natively on it, and the switch side of its veth carries
+#                           weir_pass.bpf.o, found beside LAB_DECAP (native XDP_TX on a
+#                           veth needs a program on the peer: SPEC §7)
 #   LAB_KEEP=1              keep the temporary directory (logs, configs) after lab_down
 # Outputs: LAB_PREFIX, LAB_MODE, LAB_DIR (temporary directory), LAB_CONFIG,
 # LAB_SOCKET, LAB_WEIR_PID, LAB_WEIR_LOG.
@@ -39,6 +44,7 @@ LAB_UDP_PORT=5353
 LAB_BACKENDS=(b1 b2 b3)
 LAB_WEIGHTS=(1 2 3)   # of b1 b2 b3; the drained fourth backend has weight 0
 LAB_BIG_FILE_MB=${LAB_BIG_FILE_MB:-8}
+LAB_ENGINE=${LAB_ENGINE:-dpdk}
 
 LAB_PREFIX=
 LAB_MODE=
@@ -165,6 +171,14 @@ _lab_topology() {
 	_lab ip -n "$c" route add 10.10.1.0/24 via "$LAB_NODE4" || return 1
 	_lab ip -n "$c" -6 route add fd00:1::/64 via "$LAB_NODE6" || return 1
 
+	if [ "$LAB_ENGINE" = xdp ]; then
+		# eth1 is the kernel's, shared with weir_lb: it passes the host's own traffic.
+		_lab ip -n "${LAB_PREFIX}lb" addr add "$LAB_NODE4/24" dev eth1 || return 1
+		_lab ip -n "${LAB_PREFIX}lb" addr add "$LAB_NODE6/64" dev eth1 nodad || return 1
+		_lab ip -n "${LAB_PREFIX}sw" link set dev "p-lb" xdpdrv obj "$(dirname "$LAB_DECAP")/weir_pass.bpf.o" \
+			sec xdp || return 1
+		return 0
+	fi
 	# eth1 belongs to DPDK (AF_PACKET): the kernel of this namespace must not answer
 	# on it as well as on weir0, which has the same MAC. No ARP, no IPv6, and strict
 	# reverse-path filtering (the node's subnet is routed via weir0).
@@ -295,7 +309,7 @@ ipv4 = "$LAB_NODE4/24"
 ipv6 = "$LAB_NODE6/64"
 
 [dataplane]
-engine = "dpdk"
+engine = "$LAB_ENGINE"
 workers = 1
 flow_table_size = 65536
 
@@ -303,6 +317,10 @@ flow_table_size = 65536
 eal_args = ["-l", "0-1", "--no-huge", "--no-shconf", "--file-prefix=$(lab_dpdk_prefix)", "--no-pci",
             "--no-telemetry", "--vdev=net_af_packet0,iface=eth1"]
 port = "net_af_packet0"
+
+[dataplane.xdp]
+interface = "eth1"
+mode = "native"
 
 [control]
 socket = "$LAB_SOCKET"
@@ -376,7 +394,7 @@ lab_up() {
 }
 
 # lab_start_weir [ARGS...] — checks the configuration, then runs weir in the lb
-# namespace (log: $LAB_WEIR_LOG) and waits for its control socket and its TAP.
+# namespace (log: $LAB_WEIR_LOG) and waits for its control socket and (DPDK) its TAP.
 lab_start_weir() {
 	local out
 	if ! out=$("$LAB_WEIR" --config "$LAB_CONFIG" --check 2>&1); then
@@ -387,6 +405,7 @@ lab_start_weir() {
 	_lab_spawn lb "$LAB_WEIR_LOG" "$LAB_WEIR" --config "$LAB_CONFIG" "$@"
 	LAB_WEIR_PID=$_LAB_LAST_PID
 	wait_for_socket "$LAB_SOCKET" 60 || return 1
+	[ "$LAB_ENGINE" = xdp ] && return 0  # no TAP: eth1 has the addresses already
 	local i
 	for ((i = 0; i < 100; i++)); do
 		in_ns lb ip -4 addr show dev weir0 2>/dev/null | grep -q "inet $LAB_NODE4/" &&

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# e2e_dpdk.sh MODE FAMILY WEIR WEIRCTL DECAP_OBJ — weir's DPDK engine end to end,
-# in the namespace lab of scripts/lab.sh: a real client (curl, UDP sockets), weir
-# on an AF_PACKET port, three nginx backends with the decapsulation program.
-# MODE: ipip | gue | l2dsr; FAMILY: ipv4 | ipv6. Asserts, for that VIP family:
+# e2e.sh ENGINE MODE FAMILY WEIR WEIRCTL DECAP_OBJ — weir end to end on one
+# engine, in the namespace lab of scripts/lab.sh: a real client (curl, UDP
+# sockets), weir (DPDK: on an AF_PACKET port; XDP: weir_lb native on the lb's
+# veth), three nginx backends with the decapsulation program.
+# ENGINE: dpdk | xdp; MODE: ipip | gue | l2dsr; FAMILY: ipv4 | ipv6. Asserts, for
+# that VIP family:
 #   1. HTTP: WEIR_E2E_REQUESTS (default 1200, at least 300) requests, a new
 #      connection each, all answered; backend shares within 5 points of the
 #      weights 1:2:3; the drained backend gets nothing;
@@ -18,10 +20,17 @@
 # Needs root: exits 77 (skip) otherwise, or 1 under WEIR_REQUIRE_ALL=1.
 set -uo pipefail
 
-if [ $# -ne 5 ]; then
-	echo "usage: $0 ipip|gue|l2dsr ipv4|ipv6 WEIR WEIRCTL DECAP_OBJ" >&2
+if [ $# -ne 6 ]; then
+	echo "usage: $0 dpdk|xdp ipip|gue|l2dsr ipv4|ipv6 WEIR WEIRCTL DECAP_OBJ" >&2
 	exit 2
 fi
+engine=$1
+shift
+case $engine in
+dpdk | xdp) ;;
+*) echo "engine '$engine': expected dpdk or xdp" >&2; exit 2 ;;
+esac
+LAB_ENGINE=$engine
 mode=$1
 family=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,7 +87,7 @@ print(eval(sys.argv[2]))
 EOF
 }
 
-echo "== e2e dpdk: forwarding $mode, $family"
+echo "== e2e $engine: forwarding $mode, $family"
 t_start=$(now)
 lab_up "weirt$$-" "$mode" || die "lab set-up failed"
 lab_start_weir || die "weir did not start"
@@ -231,7 +240,7 @@ python3 - "$LAB_DIR/stats3.json" "$web" "$udp" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 t = s["totals"]
-print("weir totals: rx %d, tx %d, passed %d, dropped %d; flows active %d of %d" % (
+print("weir totals: rx %d, tx %d, passed %d, dropped %d; flows active %s of %s" % (
     t["rx_packets"], t["tx_packets"], t["passed"], t["dropped"], t["flows_active"], t["flow_capacity"]))
 for v in s["vips"]:
     if v["name"] in sys.argv[2:]:
@@ -285,7 +294,7 @@ LAB_WEIR_PID=
 check $((weir_rc == 0 ? 0 : 1)) "weir stopped on SIGTERM with status 0 ($weir_rc)"
 check $([ ! -e "$LAB_SOCKET" ]; echo $?) "weir removed its control socket"
 
-echo "== $mode $family: http $ok/$requests in $http_secs s,$shares; udp ${udp_ok:-0}/100;" \
+echo "== $engine $mode $family: http $ok/$requests in $http_secs s,$shares; udp ${udp_ok:-0}/100;" \
 	"download across $reloads reloads rc $dl_rc; total $(elapsed "$t_start" "$(now)") s; $failures failed checks"
 if [ "$failures" -ne 0 ]; then
 	echo "--- weir log (tail)"
