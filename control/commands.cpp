@@ -109,9 +109,12 @@ json backend_list(const command_host &h, const std::string &name)
 json save(const command_host &h, const json &req)
 {
 	const config &cfg = h.live();
-	std::string path = optional_text(req, "path").value_or(cfg.file);
-	if (path.empty() || path.front() != '/')
-		return failure("save: \"" + path + "\" is not an absolute path");
+	// A client's path must not depend on weir's working directory; the default is
+	// the file as weir opened it (and reloads it).
+	std::optional<std::string> asked = optional_text(req, "path");
+	if (asked && (asked->empty() || asked->front() != '/'))
+		return failure("save: \"" + *asked + "\" is not an absolute path");
+	std::string path = asked.value_or(cfg.file);
 	std::string text = config_toml(cfg);
 	// What is written must load: a file weir cannot start from is worse than none.
 	config_report r = load_config_text(text, path);

@@ -37,6 +37,8 @@ std::string quoted(const std::string &s)
 class writer {
 public:
 	void table(const std::string &header) { _out += (_out.empty() ? "" : "\n") + header + "\n"; }
+	// A table header without the blank line before it.
+	void tight_table(const std::string &header) { _out += header + "\n"; }
 	void str(const std::string &key, const std::string &v, const char *indent = "")
 	{
 		_out += indent + key + " = " + quoted(v) + "\n";
@@ -152,10 +154,15 @@ std::string vip_toml(const vip_config &v)
 	w.num("timeout_ms", h.timeout_ms, "  ");
 	w.num("rise", h.rise, "  ");
 	w.num("fall", h.fall, "  ");
+	if (!v.backends.empty())
+		w.tight_table("");
 	for (const backend_config &b : v.backends) {
-		w.table("  [[vip.backend]]");
+		// Backends are the bulk of a large file (the loader takes at most 4 MiB):
+		// one line each where they can, weight only when it is not the default 1.
+		w.tight_table("  [[vip.backend]]");
 		w.str("address", b.address.to_string(), "  ");
-		w.num("weight", b.weight, "  ");
+		if (b.weight != backend_config{}.weight)
+			w.num("weight", b.weight, "  ");
 		if (b.mac)
 			w.str("mac", mac_text(*b.mac), "  ");
 	}

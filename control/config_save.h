@@ -2,11 +2,12 @@
 // text every live edit is validated through). Pure functions plus one atomic file
 // write; the control thread calls them, `weir --check` reads what they write.
 //
-// The text names every key that has a default, with its current value, so a
-// saved file means the same thing whatever later versions choose as defaults.
+// The text names every key that has a default, with its current value (but
+// see below), so a saved file means the same whatever later defaults become.
 // Keys without a default (node.ipv6, gateways, dpdk.port, xdp.interface,
-// health.port, backend mac) are written only when set. Comments of the original
-// file are not kept.
+// health.port, backend mac) are written only when set, and a backend's weight
+// only when it is not 1 (backends are most of a large file, and files are read up
+// to 4 MiB). Comments of the original file are not kept.
 #pragma once
 
 #include <string>

@@ -183,8 +183,12 @@ json explain_flow(const dp::snapshot &s, const weir_flow_key &key, const flow_lo
 			// Another flow's entry with this flow's bucket and sig: forwarded untracked.
 			chosen = m.backend;
 			j["choice"] = "maglev";
-			if (m.backend)
+			if (m.backend) {
 				j["backend"] = address_of(*m.backend);
+			} else {
+				j["verdict"] = "drop";
+				j["reason"] = drop_reason_name(WEIR_DROP_no_backend);
+			}
 			why += "an entry of another flow shares this flow's bucket and signature, so it goes "
 			       "untracked by Maglev slot " +
 			       std::to_string(m.slot);

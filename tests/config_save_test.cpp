@@ -120,11 +120,10 @@ TEST(config_save, writes_every_defaulted_key)
 	                        "interval_ms = 1000",
 	                        "timeout_ms = 500",
 	                        "rise = 2",
-	                        "fall = 3",
-	                        "weight = 1"})
+	                        "fall = 3"})
 		EXPECT_NE(text.find(key), std::string::npos) << key << " missing in\n" << text;
-	for (const char *absent :
-	     {"\nipv6 =", "\ngateway =", "\ngateway6 =", "\nport = \"", "\n  mac =", "\n  path ="})
+	for (const char *absent : {"\nipv6 =", "\ngateway =", "\ngateway6 =", "\nport = \"",
+	                           "\n  mac =", "\n  path =", "\n  weight ="})
 		EXPECT_EQ(text.find(absent), std::string::npos) << absent << " written unset";
 }
 

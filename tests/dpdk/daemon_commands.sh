@@ -4,7 +4,8 @@
 #   - vip list/add/del and backend list/add/del/weight/drain, as tables and --json,
 #     reflected in `backend list` and in the status fingerprints; invalid edits
 #     are exit 1 with one line and change nothing;
-#   - explain of a flow the engine tracks (a real TCP SYN) and of one it does not;
+#   - explain of a flow the engine tracks (a real TCP SYN) and of one it does not,
+#     and of real flows whose IPIP packets reach the backend explain named;
 #   - reload of an invalid file returns its problems and changes nothing; a valid
 #     one (and SIGHUP) applies; save writes a file `weir --check` accepts;
 #   - a malformed line gets an error and the same connection then works (socat);
@@ -153,6 +154,39 @@ ctl explain 10.10.0.10:40000 10.10.1.9:80 tcp | grep -q "not a VIP: passed to th
 ctl explain 10.10.0.10 10.10.1.1:80 tcp >/dev/null 2>&1
 [ $? -eq 1 ] || fail "bad explain is not exit 1"
 ok "explain: tracked SYN, untracked flow, non-VIP"
+
+# 4b. explain names the backend the engine then sends the flow's packets to. Two
+# backends are addresses of the peer, which counts the IPIP packets for each.
+ip netns exec "$peer" ip addr add 10.10.0.11/24 dev eth0
+ip netns exec "$peer" nft add table netdev cnt
+ip netns exec "$peer" nft "add chain netdev cnt in { type filter hook ingress device eth0 priority 0; }"
+for b in 10 11; do
+	ip netns exec "$peer" nft add rule netdev cnt in ip daddr 10.10.0.$b ip protocol 4 counter comment "\"b$b\""
+done
+ipip_to() {  # the IPIP packets the peer received for 10.10.0.$1
+	ip netns exec "$peer" nft list chain netdev cnt in | sed -n "s/.*counter packets \([0-9]*\) .*comment \"b$1\".*/\1/p"
+}
+ctl vip add echo 10.10.1.6:7/tcp >/dev/null 2>&1 || fail "vip add echo"
+ctl backend add echo 10.10.0.10 >/dev/null && ctl backend add echo 10.10.0.11 >/dev/null || fail "echo backends"
+for _ in $(seq 50); do
+	[ "$(jq_ "r['verdict']" explain 10.10.0.10:41000 10.10.1.6:7 tcp)" = forward ] && break
+	sleep 0.1
+done
+[ "$(jq_ "r['verdict']" explain 10.10.0.10:41000 10.10.1.6:7 tcp)" = forward ] || fail "the peer's MACs were not resolved: $(ctl explain 10.10.0.10:41000 10.10.1.6:7 tcp)"
+matched=0
+for sport in $(seq 41000 41011); do
+	want=$(jq_ "r['backend'].split('.')[3]" explain 10.10.0.10:$sport 10.10.1.6:7 tcp)
+	other=$((want == 10 ? 11 : 10))
+	before_want=$(ipip_to "$want") before_other=$(ipip_to "$other")
+	ip netns exec "$peer" timeout 2 socat -T1 - TCP:10.10.1.6:7,sourceport=$sport,connect-timeout=0.3 </dev/null >/dev/null 2>&1
+	[ "$(ipip_to "$want")" -gt "$before_want" ] || fail "port $sport: explain said 10.10.0.$want, which got no packet"
+	[ "$(ipip_to "$other")" -eq "$before_other" ] || fail "port $sport: packets went to 10.10.0.$other, explain said .$want"
+	[ "$(jq_ "(r['tracked'], r['backend'])" explain 10.10.0.10:$sport 10.10.1.6:7 tcp)" = "(True, '10.10.0.$want')" ] || fail "port $sport: not tracked to .$want"
+	matched=$((matched + 1))
+done
+[ "$(ipip_to 10)" -gt 0 ] && [ "$(ipip_to 11)" -gt 0 ] || fail "12 flows all went to one backend"
+ctl vip del echo >/dev/null || fail "vip del echo"
+ok "explain matched the backend of $matched real flows (IPIP packets to .10: $(ipip_to 10), to .11: $(ipip_to 11))"
 
 # 5. reload: an invalid file changes nothing; a valid one applies.
 status_before=$(jq_ "[(v['name'], v['fingerprint']) for v in r['vips']]" status)
