@@ -80,9 +80,13 @@ fingerprints() { status_field '" ".join(str(v["fingerprint"]) for v in s["vips"]
 # request PORT — one request from client source port PORT; prints the answering
 # backend's name or "fail".
 request() {
-	local out
+	local out rc
 	out=$(in_ns client curl -sg --max-time 2 --local-port "$1" "$url" 2>/dev/null)
-	case $out in b[1-3]) echo "$out" ;; *) echo fail ;; esac
+	rc=$?
+	case $out in
+	b[1-3]) echo "$out" ;;
+	*) echo fail; echo "$1:$rc" >>"$LAB_DIR/request.err" ;;
+	esac
 }
 
 # explain PORT — the backend address weir names for the client's flow from PORT,
@@ -243,7 +247,12 @@ for ((p = 44000; p < 44060; p++)); do
 	[ "$addr" = 10.10.0.24 ] && [ "$(request "$p")" = b3 ] && on_new=$((on_new + 1))
 done
 broken=0
-for p in "${ports[@]}"; do download_ok "$p" || broken=$((broken + 1)); done
+for p in "${ports[@]}"; do
+	download_ok "$p" && continue
+	broken=$((broken + 1))
+	echo "  download from port $p: curl exit $(cat "$LAB_DIR/dl.$p.rc" 2>/dev/null)," \
+		"$(stat -c %s "$LAB_DIR/dl.$p.out" 2>/dev/null || echo 0) bytes; explain: $(explain "$p")"
+done
 pk=$(backend_field web4 10.10.0.24 packets)
 echo "add: $broken of 50 downloads broke; $on_new of 60 new flows answered through 10.10.0.24 ($pk packets)"
 check $((broken == 0 ? 0 : 1)) "0 of 50 long-lived connections broke ($broken)"
