@@ -141,9 +141,13 @@ static __always_inline struct weir_xdp_flow *weir_find_flow(const struct weir_xd
 		return 0;
 	if ((__s32)(e->expires - now) > 0)
 		return e;
-	weir_active_add(e->backend_ref, -1);
-	bpf_map_delete_elem(&weir_flows, k);
-	weir_count(WEIR_XDP_FLOWS_EXPIRED, 1);
+	/* Whoever deletes the entry counts it: this packet, or the engine's sweep
+	 * (weir_swept), never both. */
+	__u32 ref = e->backend_ref;
+	if (bpf_map_delete_elem(&weir_flows, k) == 0) {
+		weir_active_add(ref, -1);
+		weir_count(WEIR_XDP_FLOWS_EXPIRED, 1);
+	}
 	return 0;
 }
 
@@ -199,9 +203,13 @@ static long weir_lc_step(__u32 i, void *arg)
 	__u32 bslot = weir_backend_slot(w->generation, bid);
 	const struct weir_backend *b = bpf_map_lookup_elem(&weir_backends, &bslot);
 	const __u32 *active = bpf_map_lookup_elem(&weir_active, &bid);
-	if (!b || !active || !(b->flags & WEIR_BACKEND_F_USABLE) || b->weight == 0)
+	const __u32 *swept = bpf_map_lookup_elem(&weir_swept, &bid);
+	if (!b || !active || !swept || !(b->flags & WEIR_BACKEND_F_USABLE) || b->weight == 0)
 		return 0;
-	__u64 a = *active;
+	/* Held = counted by packets less reclaimed by the sweep; the two are read
+	 * apart, so a sweep in between may make it briefly negative. */
+	__s32 held = (__s32)(*active - *swept);
+	__u64 a = held > 0 ? (__u64)held : 0;
 	if (w->best == WEIR_LB_NONE || a * w->best_weight < w->best_active * b->weight) {
 		w->best = bid;
 		w->best_active = a;

@@ -114,6 +114,15 @@ struct {
 	__type(value, __u32);
 } weir_active SEC(".maps");
 
+/* Expired flow entries of each backend id that the engine's sweep (user space,
+ * its only writer) deleted: least_conn subtracts them from weir_active. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WEIR_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} weir_swept SEC(".maps");
+
 /* Each CPU's position in each wrr VIP's rotation, by VIP id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace weir::xdp {
@@ -66,7 +67,21 @@ result<std::unique_ptr<xdp_engine>> xdp_engine::create(const xdp_options &opt)
 		             (opt.generic ? "generic" : "native") + " mode: " + why};
 	}
 	e->_attached = true;
+	e->_sweeper = std::thread([raw = e.get()] { raw->sweeper(); });
 	return e;
+}
+
+// Visits the whole flow table in about a minute, a slice each second: expired
+// entries that no packet looks up again stop counting for least_conn.
+void xdp_engine::sweeper()
+{
+	const uint32_t budget = _prog->flow_capacity() / 60 + 1024;
+	std::unique_lock<std::mutex> lock(_sweep_mutex);
+	while (!_sweep_wake.wait_for(lock, std::chrono::seconds(1), [this] { return _stopping; })) {
+		lock.unlock();
+		_prog->sweep(budget);
+		lock.lock();
+	}
 }
 
 xdp_engine::~xdp_engine()
@@ -103,6 +118,14 @@ std::optional<dp::tracked_flow> xdp_engine::find_flow(uint32_t hash, uint32_t si
 
 void xdp_engine::stop()
 {
+	if (_sweeper.joinable()) {
+		{
+			std::lock_guard<std::mutex> guard(_sweep_mutex);
+			_stopping = true;
+		}
+		_sweep_wake.notify_all();
+		_sweeper.join();
+	}
 	if (!_attached)
 		return;
 	_attached = false;

@@ -4,14 +4,19 @@
 // possible CPU.
 //
 // Threads: the control thread creates the engine and calls every member; the
-// program runs on every CPU that receives packets on the interface.
+// program runs on every CPU that receives packets on the interface; the engine's
+// sweeper thread deletes expired flow entries once a second (program::sweep),
+// touching nothing else.
 #pragma once
 
 #include <array>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine.h"
@@ -49,6 +54,7 @@ public:
 
 private:
 	xdp_engine() = default;
+	void sweeper();
 
 	std::unique_ptr<program> _prog;
 	std::string _interface;
@@ -60,6 +66,10 @@ private:
 	std::string _publish_error;
 	// One per possible CPU, refreshed from the per-CPU maps by workers().
 	mutable std::vector<dp::worker_counters> _counters;
+	std::thread _sweeper;
+	std::mutex _sweep_mutex;  // guards _stopping; the condition wakes the sweeper to stop
+	std::condition_variable _sweep_wake;
+	bool _stopping = false;
 };
 
 }  // namespace weir::xdp

@@ -332,6 +332,10 @@ status program::reset_state()
 	unsigned cpus = possible_cpus();
 	if (status st = zero_array(bpf_map__fd(_skel->maps.weir_active), WEIR_MAX_BACKENDS, 4); !st)
 		return st;
+	if (status st = zero_array(bpf_map__fd(_skel->maps.weir_swept), WEIR_MAX_BACKENDS, 4); !st)
+		return st;
+	std::fill(_swept.begin(), _swept.end(), 0);
+	_sweep_resume = false;
 	if (status st = zero_array(bpf_map__fd(_skel->maps.weir_wrr_cursors), WEIR_MAX_VIPS, 8 * cpus); !st)
 		return st;
 	return zero_array(bpf_map__fd(_skel->maps.weir_icmp), 1, sizeof(weir_xdp_icmp_budget) * cpus);
@@ -429,6 +433,37 @@ std::optional<flow_view> program::find_flow(uint32_t hash, uint32_t sig) const
 	if (int32_t(value.expires - now()) <= 0)
 		return std::nullopt;
 	return flow_view{value.backend_ref, value.expires, value.state};
+}
+
+uint32_t program::sweep(uint32_t budget)
+{
+	int fd = bpf_map__fd(_skel->maps.weir_flows), swept = bpf_map__fd(_skel->maps.weir_swept);
+	uint32_t t = now(), reclaimed = 0;
+	weir_xdp_flow_key key{}, next{};
+	// A resumed key deleted meanwhile makes get_next_key start over: harmless.
+	if (_sweep_resume)
+		key = _sweep_next;
+	else if (bpf_map_get_next_key(fd, nullptr, &key) != 0)
+		return 0;  // empty
+	_sweep_resume = false;
+	for (uint32_t i = 0; i < budget; i++) {
+		// The next key first: a deleted key cannot lead on.
+		bool more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		weir_xdp_flow v{};
+		if (bpf_map_lookup_elem(fd, &key, &v) == 0 && int32_t(v.expires - t) <= 0 &&
+		    bpf_map_delete_elem(fd, &key) == 0) {
+			uint32_t id = WEIR_BACKEND_ID(v.backend_ref);
+			_swept[id]++;
+			bpf_map_update_elem(swept, &id, &_swept[id], BPF_ANY);
+			reclaimed++;
+		}
+		if (!more)
+			return reclaimed;  // the table's end: the next call starts over
+		key = next;
+	}
+	_sweep_next = key;
+	_sweep_resume = true;
+	return reclaimed;
 }
 
 }  // namespace weir::xdp

@@ -69,6 +69,14 @@ public:
 
 	std::optional<flow_view> find_flow(uint32_t hash, uint32_t sig) const;
 
+	// Visits up to `budget` flow entries, continuing where the last call
+	// stopped (and starting over at the table's end), deletes the expired ones
+	// and records them per backend in weir_swept, which least_conn subtracts:
+	// entries no packet looks up again stop counting as active. Returns the
+	// entries deleted. May run on a thread other than the owner's (xdp_engine's
+	// sweeper): it touches only the flow table, weir_swept and its own cursor.
+	uint32_t sweep(uint32_t budget);
+
 	static unsigned possible_cpus();
 
 private:
@@ -101,6 +109,11 @@ private:
 	};
 	half_state _halves[WEIR_XDP_GENERATIONS];
 	std::map<std::pair<const dp::vip_table *, bool>, inner_table> _inner;
+	// sweep()'s: its totals per backend id (what weir_swept holds) and the next
+	// entry to visit.
+	std::vector<uint32_t> _swept = std::vector<uint32_t>(WEIR_MAX_BACKENDS, 0);
+	weir_xdp_flow_key _sweep_next{};
+	bool _sweep_resume = false;
 };
 
 }  // namespace weir::xdp

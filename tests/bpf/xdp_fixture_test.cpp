@@ -2,7 +2,8 @@
 // fixture table (tests/fixtures.h) through weir_lb.bpf.o by BPF_PROG_TEST_RUN and
 // through the C++ pipeline, step by step. Every step must give the fixture's
 // verdict, drop reason and counter movements on the program, and the same
-// verdict and byte-identical frame as the C++ pipeline. Runs as root in a
+// verdict and byte-identical frame as the C++ pipeline. Also the flow-table
+// sweep that keeps least_conn's counts to live flows. Runs as root in a
 // private network namespace, pinned to CPU 0 (per-CPU wrr positions and ICMP
 // budgets); main thread.
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "bpf_test_env.h"
+#include "fixtures_detail.h"
 #include "weir_xdp_abi.h"
 #include "xdp_rig.h"
 
@@ -176,6 +178,38 @@ TEST_F(xdp_fixture_table, every_fixture_as_the_pipeline)
 	}
 	EXPECT_EQ(fixtures + skipped, all.size());
 	EXPECT_GE(fixtures, 60u);
+}
+
+// The backend (last octet of the outer destination) a new flow from port
+// `sport` to the least_conn VIP of the sched world goes to at `now`.
+int least_conn_choice(xdp::program &p, uint16_t sport, uint32_t now)
+{
+	EXPECT_TRUE(p.set_clock(now));
+	outcome o = run_program(p, fx::tcp_in(fx::client4, "10.10.2.4", sport).build());
+	EXPECT_EQ(int(o.verdict), int(WEIR_VERDICT_TX));
+	return o.out.size() > 34 ? o.out[33] : -1;
+}
+
+// Expired entries that no packet looks up again are the sweep's: once it has
+// deleted them, least_conn no longer counts them (.21 weight 1, .22 weight 2,
+// TCP timeout 900 s).
+TEST_F(xdp_fixture_table, sweep_makes_expired_flows_stop_counting)
+{
+	ASSERT_TRUE(_prog->reset_state());
+	ctl::backend_registry registry;
+	auto snap = world_snapshot(fx::sched_world(), registry, nullptr);
+	ASSERT_TRUE(snap) << snap.error_message();
+	ASSERT_TRUE(_prog->publish(**snap));
+	// 0/1 0/2 -> .21; 1/1 0/2 -> .22; 1/1 1/2 -> .22; 1/1 2/2 -> .21.
+	for (auto [sport, b] : {std::pair{44001, 21}, {44002, 22}, {44003, 22}, {44004, 21}})
+		EXPECT_EQ(least_conn_choice(*_prog, uint16_t(sport), 1000), b) << sport;
+	// All four expired at 1900 but still counted: 2/1 2/2 -> .22.
+	EXPECT_EQ(least_conn_choice(*_prog, 44005, 1950), 22);
+	EXPECT_TRUE(_prog->set_clock(1950));
+	EXPECT_EQ(_prog->sweep(1000), 4u);  // the live fifth stays
+	// Counted now: .21 0, .22 1: 0/1 1/2 -> .21 (without the sweep: 2/1 3/2 -> .22).
+	EXPECT_EQ(least_conn_choice(*_prog, 44006, 1950), 21);
+	EXPECT_EQ(_prog->sweep(1000), 0u);
 }
 
 }  // namespace

@@ -1,16 +1,19 @@
 // xdp_random_flows_test.cpp — both engines choose alike: 100,000 random client
 // flows to a VIP over 100 weighted backends, each first packet through
 // weir_lb.bpf.o and through the C++ pipeline, must leave as the same bytes (so to
-// the same backend, with the same GUE source port). Prints the counts compared.
-// Runs as root in a private network namespace; main thread.
+// the same backend, with the same GUE source port); and the last 1,000 flows'
+// entries, looked up as `weirctl explain` does, name that backend. Prints the
+// counts compared. Runs as root in a private network namespace; main thread.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <string>
 
 #include "bpf_test_env.h"
+#include "weir_parse.h"
 #include "xdp_rig.h"
 
 namespace weir::test {
@@ -18,6 +21,22 @@ namespace {
 
 constexpr int backends = 100;
 constexpr size_t flows = 100000;
+constexpr size_t looked_up = 1000;  // the last flows, still in the LRU table
+constexpr uint32_t seed = 0x1234abcd;
+
+// The flow's entry, as `weirctl explain` finds it, names the backend the packet
+// went to (the outer destination of `out`).
+bool entry_names_backend(const xdp::program &p, const dp::snapshot &s, const frame &in, const frame &out)
+{
+	weir_pkt pkt;
+	uint8_t reason = 0;
+	if (weir_parse(in.data(), in.data() + in.size(), &pkt, &reason) != WEIR_PARSE_IP)
+		return false;
+	auto e = p.find_flow(weir_flow_hash(&pkt.key, seed), dp::flow_sig(pkt.key, seed));
+	const weir_backend *b = e ? s.backend_by_ref(e->backend_ref) : nullptr;
+	return b && out.size() > 34 &&
+	       std::equal(out.begin() + 30, out.begin() + 34, (const uint8_t *)b->addr);
+}
 
 std::string backend_addr(int i)
 {
@@ -74,7 +93,7 @@ TEST(xdp_random_flows, same_backend_as_the_pipeline)
 	cpp_engine cpp;
 
 	std::uniform_int_distribution<uint32_t> any;
-	size_t compared = 0, differences = 0, forwarded = 0;
+	size_t compared = 0, differences = 0, forwarded = 0, entries = 0;
 	std::map<std::string, size_t> per_backend;
 	for (size_t i = 0; i < flows; i++) {
 		uint32_t r = any(rng);
@@ -95,18 +114,22 @@ TEST(xdp_random_flows, same_backend_as_the_pipeline)
 				              << frame_diff(ref.out, got.out);
 			continue;
 		}
+		if (i >= flows - looked_up && entry_names_backend(**prog, **snap, in, got.out))
+			entries++;
 		if (got.verdict == WEIR_VERDICT_TX && got.out.size() > 34) {
 			forwarded++;
 			per_backend[std::to_string(got.out[30]) + "." + std::to_string(got.out[31]) + "." +
 			            std::to_string(got.out[32]) + "." + std::to_string(got.out[33])]++;
 		}
 	}
-	std::printf("random flows: %zu compared, %zu differences, %zu forwarded to %zu of %d backends\n",
-	            compared, differences, forwarded, per_backend.size(), backends);
+	std::printf("random flows: %zu compared, %zu differences, %zu forwarded to %zu of %d backends; "
+	            "%zu of the last %zu found tracked to their backend\n",
+	            compared, differences, forwarded, per_backend.size(), backends, entries, looked_up);
 	EXPECT_EQ(compared, flows);
 	EXPECT_EQ(differences, 0u);
 	EXPECT_EQ(forwarded, flows);
 	EXPECT_EQ(per_backend.size(), size_t(backends));
+	EXPECT_EQ(entries, looked_up);
 }
 
 }  // namespace
