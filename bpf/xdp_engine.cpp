@@ -89,14 +89,12 @@ xdp_engine::~xdp_engine()
 	stop();
 }
 
-void xdp_engine::publish(std::shared_ptr<const dp::snapshot> s)
+status xdp_engine::publish(std::shared_ptr<const dp::snapshot> s)
 {
-	if (status st = _prog->publish(*s); !st) {
-		_publish_error = st.error_message();
-		return;
-	}
-	_publish_error.clear();
+	if (status st = _prog->publish(*s); !st)
+		return st;
 	_current = std::move(s);
+	return ok();
 }
 
 std::vector<dp::worker_view> xdp_engine::workers() const

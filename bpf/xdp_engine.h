@@ -41,7 +41,7 @@ public:
 
 	const char *name() const override { return "xdp"; }
 	std::array<uint8_t, 6> port_mac() const override { return _mac; }
-	void publish(std::shared_ptr<const dp::snapshot> s) override;
+	status publish(std::shared_ptr<const dp::snapshot> s) override;
 	std::vector<dp::worker_view> workers() const override;
 	std::optional<dp::tracked_flow> find_flow(uint32_t hash, uint32_t sig) const override;
 	uint64_t engine_drops(weir_drop_reason) const override { return 0; }
@@ -50,7 +50,6 @@ public:
 	int ifindex() const { return _ifindex; }
 	// Why the last publish failed ("" when it did not): the previous snapshot
 	// then stays in force.
-	const std::string &publish_error() const { return _publish_error; }
 
 private:
 	xdp_engine() = default;
@@ -63,7 +62,6 @@ private:
 	bool _attached = false;
 	std::array<uint8_t, 6> _mac{};
 	std::shared_ptr<const dp::snapshot> _current;
-	std::string _publish_error;
 	// One per possible CPU, refreshed from the per-CPU maps by workers().
 	mutable std::vector<dp::worker_counters> _counters;
 	std::thread _sweeper;

@@ -214,9 +214,11 @@ status daemon::rebuild(const char *why)
 	auto s = build_snapshot(_cfg, _host, _registry, _snap.get());
 	if (!s)
 		return error{s.error_message()};
-	_snap = *s;
 	if (_engine)
-		_engine->publish(_snap);
+		if (status st = _engine->publish(*s); !st)
+			return error{"snapshot " + std::to_string((*s)->generation) +
+			             " not published, the previous one stays: " + st.error_message()};
+	_snap = *s;
 	log_info(std::string("snapshot ") + std::to_string(_snap->generation) + " published (" + why + ")");
 	return ok();
 }
@@ -367,8 +369,8 @@ status daemon::start()
 			return st;
 		if (status st = setup_tap(); !st)
 			return st;
-	} else {
-		_engine->publish(_snap);
+	} else if (status st = _engine->publish(_snap); !st) {
+		return st;
 	}
 	auto sock = control_socket::open(_cfg.control);
 	if (!sock)

@@ -282,7 +282,7 @@ int dpdk_engine::worker_main(void *arg)
 	return 0;
 }
 
-void dpdk_engine::publish(std::shared_ptr<const snapshot> s)
+status dpdk_engine::publish(std::shared_ptr<const snapshot> s)
 {
 	std::shared_ptr<const snapshot> old = std::move(_current);
 	_current = std::move(s);
@@ -293,6 +293,7 @@ void dpdk_engine::publish(std::shared_ptr<const snapshot> s)
 		rte_rcu_qsbr_synchronize(_qsbr, RTE_QSBR_THRID_INVALID);
 	// Every worker has passed a quiescent point since the store: none can still
 	// hold `old`, which is freed here with the last reference.
+	return ok();
 }
 
 std::vector<worker_view> dpdk_engine::workers() const

@@ -51,7 +51,7 @@ public:
 
 	const char *name() const override { return "dpdk"; }
 	std::array<uint8_t, 6> port_mac() const override { return _mac; }
-	void publish(std::shared_ptr<const snapshot> s) override;
+	status publish(std::shared_ptr<const snapshot> s) override;
 	std::vector<worker_view> workers() const override;
 	std::optional<tracked_flow> find_flow(uint32_t hash, uint32_t sig) const override;
 	uint64_t engine_drops(weir_drop_reason) const override { return 0; }

@@ -43,8 +43,9 @@ public:
 
 	// Makes `s` the snapshot every worker uses from its next burst on. Returns
 	// once no worker can still be reading the previous one, which is then freed
-	// by the caller dropping its reference.
-	virtual void publish(std::shared_ptr<const snapshot> s) = 0;
+	// by the caller dropping its reference. On error (XDP: a map update failed)
+	// the previous snapshot stays in force, whole.
+	virtual status publish(std::shared_ptr<const snapshot> s) = 0;
 
 	// Workers, for status, stats and metrics.
 	virtual std::vector<worker_view> workers() const = 0;

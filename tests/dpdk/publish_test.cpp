@@ -133,7 +133,7 @@ TEST(dpdk_publish, thousand_snapshots_under_traffic_lose_and_misroute_nothing)
 		sent += rte_ring_enqueue_burst(in, reinterpret_cast<void **>(m), per_round, nullptr);
 		// Alternate the weights: new tables, same backends, so tracked flows stay.
 		snap = build(r % 2 ? 1 : 3, 2, r % 2 ? 3 : 1, snap.get());
-		e.publish(snap);
+		ASSERT_TRUE(e.publish(snap));
 		drain();
 	}
 	for (int i = 0; i < 200 && received < sent; i++) {
