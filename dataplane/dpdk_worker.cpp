@@ -9,15 +9,20 @@
 
 #include "dpdk_worker.h"
 
+#include <algorithm>
+
 namespace weir::dp {
 
 namespace {
 
 constexpr uint16_t burst = 32;
-// Flow-table buckets swept per loop: a few while busy, more when idle, so expired
-// entries leave the per-backend counts within seconds without a full scan.
-constexpr uint32_t sweep_busy = 2;
-constexpr uint32_t sweep_idle = 256;
+// The flow table is swept whole about once per sweep_period, a chunk at a time,
+// paced by the clock rather than by the loop: expired entries leave the
+// per-backend counts (least_conn) within seconds, and a loop spinning on an
+// empty port does not spend its cycles and cache walking the table. (Sweeping
+// 256 buckets after every empty poll took 57 % of a worker's cycles at 6 Mpps.)
+constexpr uint32_t sweep_chunk = 64;
+constexpr uint64_t sweep_period_s = 2;
 
 // Sends what the queue takes; frees and counts the rest.
 void flush(uint16_t port, uint16_t queue, rte_mbuf **m, uint16_t n, worker_counters &c, bool forwarded)
@@ -91,6 +96,9 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
                 const std::atomic<bool> &stop, rte_rcu_qsbr *qsbr)
 {
 	const uint64_t hz = rte_get_timer_hz();
+	const uint64_t chunks = std::max<uint64_t>(1, w.flows->buckets() / sweep_chunk);
+	const uint64_t sweep_gap = std::max<uint64_t>(1, hz * sweep_period_s / chunks);
+	uint64_t next_sweep = 0;
 	rte_rcu_qsbr_thread_online(qsbr, w.index);
 	rte_mbuf *rx[burst];
 	while (!stop.load(std::memory_order_relaxed)) {
@@ -98,7 +106,8 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
 		// snapshot is complete before this worker reads it. It stays valid until
 		// this worker's next quiescent report below.
 		const snapshot *s = published.load(std::memory_order_acquire);
-		uint32_t now = uint32_t(rte_get_timer_cycles() / hz);
+		uint64_t tsc = rte_get_timer_cycles();
+		uint32_t now = uint32_t(tsc / hz);
 		uint16_t n = rte_eth_rx_burst(w.port, uint16_t(w.index), rx, burst);
 		if (n)
 			process_burst(w, *s, rx, n, now);
@@ -115,7 +124,10 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
 				}
 			}
 		}
-		w.flows->sweep(n || k ? sweep_busy : sweep_idle, now);
+		if (tsc >= next_sweep) {
+			w.flows->sweep(sweep_chunk, now);
+			next_sweep = tsc + sweep_gap;
+		}
 		rte_rcu_qsbr_quiescent(qsbr, w.index);
 	}
 	rte_rcu_qsbr_thread_offline(qsbr, w.index);
