@@ -26,16 +26,41 @@ def load(path):
 
 
 def pkt(rows, scenario, dut):
-    return next((r for r in rows if r.get("part") == "packet" and r.get("scenario") == scenario
-                 and r.get("dut") == dut), None)
+    """The median run (by forwarded rate) of a device in a scenario."""
+    runs = sorted((r for r in rows if r.get("part") == "packet" and r.get("scenario") == scenario
+                   and r.get("dut") == dut), key=lambda r: r.get("forwarded_mpps", 0))
+    return runs[(len(runs) - 1) // 2] if runs else None
+
+
+def spread(rows, scenario, dut):
+    v = [r["forwarded_mpps"] for r in rows if r.get("part") == "packet" and r.get("scenario") == scenario
+         and r.get("dut") == dut and "forwarded_mpps" in r]
+    return f"{min(v):.2f}–{max(v):.2f}" if len(v) > 1 else ""
 
 
 def checks(r):
     bad = sum(r.get("invalid", {}).values()) - r.get("invalid", {}).get("not_ours", 0)
-    parts = [f"{bad} bad", f"{r.get('flows_moved', 0)} moved"]
+    parts = [f"{bad} bad"]
+    if r.get("traffic") != "syn":  # SYN-only flows are never repeated: nothing to stick
+        parts.append(f"{r.get('flows_moved', 0)} moved")
     if r.get("backends"):
         parts.append(f"shares ±{100 * r.get('max_share_deviation', 0):.1f} pt")
     return ", ".join(parts)
+
+
+def weir_drops(rows, scenario):
+    """weir's own drop counters summed over the scenario's runs."""
+    d = {}
+    for r in rows:
+        if r.get("part") == "weir_stats" and r.get("scenario") == scenario:
+            for k, v in (r.get("drops") or {}).items():
+                d[k] = d.get(k, 0) + v
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(d.items())) or "none"
+
+
+def mpps(rows, r, scenario):
+    s = spread(rows, scenario, r["dut"])
+    return f"{r['forwarded_mpps']:.3f}" + (f" ({s})" if s else "")
 
 
 def lat(r):
@@ -50,16 +75,16 @@ def packet_table(rows, scenarios, ceiling_dut, weir_dut):
         if not c:
             continue
         if not w or w.get("unavailable"):
-            out.append(f"| {SCENARIOS.get(s, s)} | {c['flows']:,} | {c.get('dut_name', '')} "
-                       f"{c['forwarded_mpps']:.3f} | not available in this build | | | | |")
+            out.append(f"| {SCENARIOS.get(s, s)} | {c['flows']:,} | {mpps(rows, c, s)} | "
+                       "not available in this build | | | | | | |")
             continue
         ratio = w["forwarded_mpps"] / c["forwarded_mpps"] if c["forwarded_mpps"] else 0
         target = TARGETS.get(s) if ceiling_dut == "ceiling" else None
         verdict = "" if target is None else (f"≥ {target}: **met**" if ratio >= target
                                               else f"≥ {target}: **missed**")
-        out.append(f"| {SCENARIOS.get(s, s)} | {w['flows']:,} | {c['forwarded_mpps']:.3f} "
-                   f"({100 * c['loss']:.2f}% loss) | {w['forwarded_mpps']:.3f} ({100 * w['loss']:.2f}% loss) | "
-                   f"**{ratio:.2f}** | {verdict} | {lat(c)} | {lat(w)} | {checks(w)} |")
+        out.append(f"| {SCENARIOS.get(s, s)} | {w['flows']:,} | {mpps(rows, c, s)} | {mpps(rows, w, s)} | "
+                   f"**{ratio:.2f}** | {verdict} | {100 * c['loss']:.2f} / {100 * w['loss']:.2f} | "
+                   f"{lat(c)} | {lat(w)} | {checks(w)}; weir drops: {weir_drops(rows, s)} |")
     return out
 
 
@@ -98,7 +123,7 @@ def tcp_table(rows):
         vs = f"{c['value'] / direct:.2f}" if direct and c else ""
         errs = sum(x.get("errors", 0) for x in (c, k, i))
         out.append(f"| {b} | {c.get('value', 0):,.0f} | {vs} | {k.get('value', 0):,.0f} | "
-                   f"{i.get('value', 0):.2f} | {'' if cpu is None else f'{cpu:.0f}'} | "
+                   f"{i.get('value', 0):.2f} | {'—' if cpu is None or b == 'direct' else f'{cpu:.0f}'} | "
                    f"{c.get('cpu_process_s', 0):.1f} s + {c.get('softirq_s', 0):.1f} s | {errs} |")
     return out
 
@@ -174,22 +199,25 @@ def main():
           f"DPDK {m['dpdk']}; run took {a.seconds} s; {a.settings}"]
     if a.note:
         md.append(f"- {a.note}")
-    md += ["- method: docs/benchmarks.md. Ratios compare figures of this run only.", "",
-           "## Packets: DPDK engine, 1 worker, net_memif link", "",
+    md += ["- method: docs/benchmarks.md. Ratios compare figures of this run only."]
+    dpdk = packet_table(rows, ["established-64", "syn-64", "established-1518", "latency-64"], "ceiling", "weir")
+    if dpdk:
+        md += ["", "## Packets: DPDK engine, 1 worker, net_memif link", "",
            f"Generator weir_pktgen on core 0, device on core 1. Ceiling: {ceil_name}"
            + (" (dpdk-testpmd is not installed here; weir_macswap does what its macswap engine does, "
               "with weir's port set-up)" if ceil_name == "weir_macswap" else "") + ".", "",
-           "| traffic | flows | ceiling Mpps | weir Mpps | weir / ceiling | target | ceiling latency µs p50/p99/p99.9 "
-           "| weir latency µs p50/p99/p99.9 | weir's replies checked |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    md += packet_table(rows, ["established-64", "syn-64", "established-1518", "latency-64"], "ceiling", "weir")
+           "Mpps: median forwarded (range over the runs); ratio of the medians; loss: offered frames that "
+           "did not come back (median run).", "",
+           "| traffic | flows | ceiling Mpps | weir Mpps | weir / ceiling | target | loss % ceiling / weir "
+           "| ceiling latency µs p50/p99/p99.9 | weir latency µs p50/p99/p99.9 | weir's replies checked |",
+           "|---|---|---|---|---|---|---|---|---|---|"] + dpdk
     xdp = packet_table(rows, ["xdp-64"], "xdp-ceiling", "weir-xdp")
     if xdp:
         md += ["", "## Packets: XDP engine on a veth pair", "",
                "Generator weir_pktgen over AF_XDP on one end; on the other, xdp_tx.bpf.o (swap MACs, XDP_TX) "
                "as the ceiling, then weir's XDP engine.", "",
-               "| traffic | flows | XDP_TX Mpps | weir XDP Mpps | weir / XDP_TX | | XDP_TX latency µs | "
-               "weir latency µs | weir's replies checked |", "|---|---|---|---|---|---|---|---|---|"] + xdp
+               "| traffic | flows | XDP_TX Mpps | weir XDP Mpps | weir / XDP_TX | | loss % | XDP_TX latency µs | "
+               "weir latency µs | weir's replies checked |", "|---|---|---|---|---|---|---|---|---|---|"] + xdp
     tcp = tcp_table(rows)
     if tcp:
         md += ["", "## Real TCP in the namespace lab (wrk, iperf3)", "",

@@ -89,6 +89,19 @@ pkt_wait_socket() {
 	return 1
 }
 
+# pkt_wait_memif — until the device's memif server socket exists (30 s), so that
+# the generator's client finds it at once.
+pkt_wait_memif() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ -S "$BENCH_DIR/memif.sock" ] && return 0
+		kill -0 "$DUT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	warn "$DUT_NAME: no memif socket"
+	return 1
+}
+
 # pkt_neighbours NS DEV — the backends' MACs in the kernel's neighbour table,
 # where weir resolves next hops (the DPDK engine's TAP; the XDP engine's
 # bpf_fib_lookup), as ARP would have filled it on a real segment.
@@ -101,7 +114,7 @@ pkt_neighbours() {
 }
 
 # pkt_start_dut KIND FLOW_TABLE — starts the device under test on the memif link:
-# KIND weir (in namespace PREFIXlb, with its exception TAP) or ceiling. Sets DUT_PID
+# KIND weir (in namespace PREFIXdut, with its exception TAP) or ceiling. Sets DUT_PID
 # and DUT_NAME.
 pkt_start_dut() {
 	local kind=$1 table=$2
@@ -123,15 +136,17 @@ pkt_start_dut() {
 				--port net_memif0
 		fi
 		DUT_PID=$SPAWNED
-		return 0
+		pkt_wait_memif
+		return
 	fi
 	DUT_NAME="weir (DPDK engine, 1 worker)"
 	pkt_weir_config "$BENCH_DIR/weir-dpdk.toml" dpdk "$table"
 	"$WEIR" --config "$BENCH_DIR/weir-dpdk.toml" --check >/dev/null || return 1
-	spawn "$BENCH_DIR/weir-dpdk.log" ip netns exec "${BENCH_PREFIX}lb" "$WEIR" --config "$BENCH_DIR/weir-dpdk.toml"
+	spawn "$BENCH_DIR/weir-dpdk.log" ip netns exec "${BENCH_PREFIX}dut" "$WEIR" --config "$BENCH_DIR/weir-dpdk.toml"
 	DUT_PID=$SPAWNED
 	pkt_wait_socket "$BENCH_DIR/weir-dpdk.sock" "$DUT_PID" || { tail -5 "$BENCH_DIR/weir-dpdk.log" >&2; return 1; }
-	pkt_neighbours lb weir0 || return 1
+	pkt_wait_memif || return 1
+	pkt_neighbours dut weir0 || return 1
 	sleep 2  # weir reads the neighbour table once a second
 }
 
@@ -156,56 +171,97 @@ PYEOF
 }
 
 # pkt_generate NAME DUT_KIND TRAFFIC FLOWS SIZE RATE — one weir_pktgen run;
-# records its report with the device's name (DUT_NAME).
+# records its report with the device's name (DUT_NAME). Once the report is out,
+# runs GEN_BEFORE_STOP, stops the device (DUT_PID), then the generator: the
+# memif link goes down while no one polls it (see pktgen.cpp, linger).
 pkt_generate() {
-	local name=$1 kind=$2 traffic=$3 flows=$4 size=$5 rate=$6 reply=ipip out wrap=()
+	local name=$1 kind=$2 traffic=$3 flows=$4 size=$5 rate=$6 reply=ipip out wrap=() gen i
 	[[ $kind == *ceiling ]] && reply=macswap
 	[ -n "$GEN_NS" ] && wrap=(ip netns exec "$BENCH_PREFIX$GEN_NS")
 	local vdev=${GEN_VDEV:-net_memif0,role=client,socket=$BENCH_DIR/memif.sock,socket-abstract=no,mac=$PKT_GEN_MAC}
+	local json=$BENCH_DIR/gen-$name-$kind.json log=$BENCH_DIR/gen-$name-$kind.log
 	# shellcheck disable=SC2046
-	out=$("${wrap[@]}" "$BUILD/bench/weir_pktgen" -l 0 $(pkt_eal_common) --file-prefix="${BENCH_PREFIX}gen" \
+	"${wrap[@]}" "$BUILD/bench/weir_pktgen" -l 0 $(pkt_eal_common) --file-prefix="${BENCH_PREFIX}gen" \
 		--vdev="$vdev" -- --port "$GEN_PORT" --reply "$reply" --traffic "$traffic" --flows "$flows" \
 		--size "$size" --rate "$rate" --duration "$BENCH_SECONDS" --vip "$PKT_VIP:80" --node "$PKT_NODE" \
-		--dst-mac "$GEN_DST_MAC" $(pkt_backend_args) 2>"$BENCH_DIR/gen-$name-$kind.log") || {
+		--dst-mac "$GEN_DST_MAC" --linger 60 $(pkt_backend_args) >"$json" 2>"$log" &
+	gen=$!
+	BENCH_PIDS+=("$gen")
+	for ((i = 0; i < 10 * (BENCH_SECONDS + 120); i++)); do
+		grep -q '^{' "$json" 2>/dev/null && break
+		kill -0 "$gen" 2>/dev/null || break
+		sleep 0.1
+	done
+	out=$(grep -m1 '^{' "$json")
+	[ -n "$out" ] && [ -n "${GEN_BEFORE_STOP:-}" ] && $GEN_BEFORE_STOP
+	[ -n "${DUT_PID:-}" ] && end_pid "$DUT_PID"
+	DUT_PID=
+	end_pid "$gen"
+	if [ -z "$out" ]; then
 		warn "weir_pktgen failed ($name, $kind):"
-		tail -5 "$BENCH_DIR/gen-$name-$kind.log" >&2
+		grep -v '^EAL' "$log" | tail -5 >&2
 		return 1
-	}
-	PKT_LAST=$out
+	fi
 	record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(part="packet", scenario=sys.argv[2], dut=sys.argv[3], dut_name=sys.argv[4]); print(json.dumps(r))' \
 		"$out" "$name" "$kind" "$DUT_NAME")"
 	pkt_summary "$kind" "$out"
 }
 
-# pkt_scenario NAME TRAFFIC FLOWS SIZE RATE — the ceiling, then weir, same generator.
+# pkt_scenario NAME TRAFFIC FLOWS SIZE RATE — the ceiling, then weir, same
+# generator; BENCH_REPEAT times, interleaved, so that a burst of other load on the
+# machine hits both (the report takes each one's median).
 pkt_scenario() {
-	local name=$1 traffic=$2 flows=$3 size=$4 rate=$5 kind table
-	# A table with room for every flow (4-way buckets): each SYN is a real insert.
+	local name=$1 traffic=$2 flows=$3 size=$4 rate=$5 kind table rep
+	# A table with room for every flow of a pass (4-way buckets).
 	table=$(python3 -c "import math; print(1 << max(16, math.ceil(math.log2($flows * 1.6))))")
-	step "packet: $name ($traffic, $flows flows, $size-byte frames, $([ "$rate" = 0 ] && echo "flat out" || echo "$rate Mpps"))"
-	for kind in ceiling weir; do
-		pkt_start_dut "$kind" "$table" || { warn "$kind did not start"; return 1; }
-		pkt_generate "$name" "$kind" "$traffic" "$flows" "$size" "$rate"
-		if [ "$kind" = weir ]; then
-			"$WEIRCTL" --socket "$BENCH_DIR/weir-dpdk.sock" --json stats >"$BENCH_DIR/weir-stats-$name.json" 2>/dev/null &&
-				record "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({"part":"weir_stats","scenario":sys.argv[2],"totals":s.get("totals"),"drops":s.get("drops")}))' "$BENCH_DIR/weir-stats-$name.json" "$name")"
-		fi
-		end_pid "$DUT_PID"
+	step "packet: $name ($traffic, $flows flows, $size-byte frames, $([ "$rate" = 0 ] && echo "flat out" || echo "$rate Mpps"), ${BENCH_REPEAT}x)"
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		for kind in ceiling weir; do
+			local hook=
+			[ "$kind" = weir ] && hook="pkt_weir_stats $name"
+			pkt_start_dut "$kind" "$table" || { warn "$kind did not start"; return 1; }
+			if ! GEN_BEFORE_STOP=$hook pkt_generate "$name" "$kind" "$traffic" "$flows" "$size" "$rate"; then
+				note "retrying once with a fresh $kind"
+				pkt_start_dut "$kind" "$table" || return 1
+				GEN_BEFORE_STOP=$hook pkt_generate "$name" "$kind" "$traffic" "$flows" "$size" "$rate"
+			fi
+		done
 	done
 }
 
+# pkt_weir_stats NAME — weir's own counters after a run (drops by reason,
+# untracked flows), kept with the results.
+pkt_weir_stats() {
+	"$WEIRCTL" --socket "$BENCH_DIR/weir-dpdk.sock" --json stats >"$BENCH_DIR/weir-stats.json" 2>/dev/null || return 0
+	record "$(python3 - "$BENCH_DIR/weir-stats.json" "$1" <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(json.dumps({"part": "weir_stats", "scenario": sys.argv[2], "totals": s.get("totals"),
+                  "drops": {k: v for k, v in (s.get("drops") or {}).items() if v}}))
+PYEOF
+)"
+}
+
+# pkt_median_rate SCENARIO DUT — the median forwarded Mpps of these runs so far.
+pkt_median_rate() {
+	python3 - "$BENCH_DIR/results.jsonl" "$1" "$2" <<'PYEOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+v = [r["forwarded_mpps"] for r in rows if r.get("scenario") == sys.argv[2] and r.get("dut") == sys.argv[3]]
+print(statistics.median(v) if v else 0)
+PYEOF
+}
+
 packet_part() {
-	bench_netns lb || return 1
-	ip netns exec "${BENCH_PREFIX}lb" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+	bench_netns dut || return 1
+	ip netns exec "${BENCH_PREFIX}dut" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1
 	pkt_scenario established-64 established "$BENCH_FLOWS" 64 0
-	local est64=${PKT_LAST:-}
 	pkt_scenario syn-64 syn "$BENCH_SYN_FLOWS" 64 0
 	pkt_scenario established-1518 established "$BENCH_FLOWS" 1518 0
-	# Latency without queueing: half of the rate weir just forwarded flat out.
+	# Latency without queueing in the rings: half the rate weir forwarded flat out.
 	local rate
-	rate=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["forwarded_mpps"] / 2, 4))' \
-		"$est64" 2>/dev/null) || rate=0.1
+	rate=$(python3 -c "print(round(max(0.01, $(pkt_median_rate established-64 weir) / 2), 3))")
 	pkt_scenario latency-64 established "$BENCH_FLOWS" 64 "$rate"
 }
 
@@ -253,14 +309,13 @@ xdp_part() {
 		note "the generator is weir_pktgen over AF_XDP"
 	fi
 	step "xdp: established, $BENCH_XDP_FLOWS flows, 64-byte frames, AF_XDP generator on a veth"
-	DUT_NAME="xdp_tx.bpf.o (XDP_TX only)"
+	DUT_NAME="xdp_tx.bpf.o (XDP_TX only)" DUT_PID=
 	ip -n "${BENCH_PREFIX}xb" link set veth1 xdpdrv obj "$BUILD/bench/xdp_tx.bpf.o" sec xdp || return 1
 	xdp_generate xdp-64 xdp-ceiling
 	ip -n "${BENCH_PREFIX}xb" link set veth1 xdpdrv off
 	DUT_NAME="weir (XDP engine)"
 	if xdp_start_weir; then
 		xdp_generate xdp-64 weir-xdp
-		end_pid "$DUT_PID"
 	else
 		record '{"part": "packet", "scenario": "xdp-64", "dut": "weir-xdp", "unavailable": true}'
 	fi

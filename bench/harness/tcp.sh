@@ -174,7 +174,7 @@ tcp_wait_listen() {
 tcp_haproxy() {
 	local c=$LAB_DIR/haproxy.cfg i
 	{
-		printf 'global\n\tnbthread 1\n\tmaxconn 20000\n\tpidfile %s/haproxy.pid\n' "$LAB_DIR"
+		printf 'global\n\tnbthread 1\n\tmaxconn 8000\n\tpidfile %s/haproxy.pid\n' "$LAB_DIR"
 		printf 'defaults\n\tmode tcp\n\ttimeout connect 2s\n\ttimeout client 30s\n\ttimeout server 30s\n'
 		printf 'listen web\n\tbind %s:%s\n\tbalance roundrobin\n' "$LAB_VIP4" "$LAB_HTTP_PORT"
 		for i in 1 2 3; do printf '\tserver b%s 10.10.0.2%s:%s weight %s\n' "$i" "$i" "$LAB_HTTP_PORT" "${LAB_WEIGHTS[i - 1]}"; done
@@ -211,8 +211,11 @@ tcp_nginx_stream() {
 
 tcp_part() {
 	step "tcp: building the namespace lab (client, lb, three nginx backends)"
-	lab_up "$BENCH_PREFIX" ipip || return 1
+	lab_up "$BENCH_PREFIX" ipip
+	local rc=$?
+	# lab_up replaced the EXIT trap with its own: the run's cleanup comes too.
 	trap 'lab_down; bench_cleanup' EXIT
+	[ "$rc" -eq 0 ] || return 1
 	local b ns
 	for b in "${LAB_BACKENDS[@]}"; do
 		_lab_spawn "$b" "$LAB_DIR/$b/iperf3.out" iperf3 -s -p "$TCP_IPERF_PORT"

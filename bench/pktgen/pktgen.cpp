@@ -9,15 +9,37 @@
 #include <rte_eal.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "generator.h"
 
 namespace {
 
 using namespace weir::bench;
+
+std::atomic<bool> ending{false};  // SIGTERM/SIGINT during the linger; relaxed: only a flag
+
+void on_signal(int)
+{
+	ending.store(true, std::memory_order_relaxed);
+}
+
+// After the report, keeps the port open without polling it until a signal or
+// `seconds`: the harness stops the device first, so the link goes down while
+// nobody polls it (net_memif unmaps the rings on a peer's disconnect, under a
+// poller's feet).
+void linger(double seconds)
+{
+	std::signal(SIGTERM, on_signal);
+	std::signal(SIGINT, on_signal);
+	for (double t = 0; t < seconds && !ending.load(std::memory_order_relaxed); t += 0.1)
+		usleep(100000);
+}
 using nlohmann::json;
 
 struct options {
@@ -28,7 +50,7 @@ struct options {
 	std::vector<std::string> backends;  // ADDR,MAC[,WEIGHT]
 	uint32_t flows = 1'000'000;
 	unsigned size = 64;
-	double mpps = 0, seconds = 5, link_wait = 30;
+	double mpps = 0, seconds = 5, link_wait = 10, linger = 0;
 	bool warm_up = true;
 };
 
@@ -162,6 +184,8 @@ int run(const options &o)
 	run_counts c = gen.run(o.seconds, o.mpps);
 	out.update(report(c, rc, o));
 	std::printf("%s\n", out.dump().c_str());
+	std::fflush(stdout);
+	linger(o.linger);
 	close_port(*port);
 	return 0;
 }
@@ -191,6 +215,8 @@ int main(int argc, char **argv)
 	app.add_option("--dst-mac", o.dst_mac, "destination MAC of the frames (weir's port)");
 	app.add_option("--backend", o.backends, "ADDR,MAC[,WEIGHT] of each backend");
 	app.add_option("--link-wait", o.link_wait, "seconds to wait for the link");
+	app.add_option("--linger", o.linger,
+	               "after the report, seconds to keep the port open (until a signal)");
 	app.add_flag("!--no-warm-up", o.warm_up, "do not send every flow once first");
 	try {
 		app.parse(argc - *used, argv + *used);
