@@ -180,6 +180,9 @@ pkt_generate() {
 	[ -n "$GEN_NS" ] && wrap=(ip netns exec "$BENCH_PREFIX$GEN_NS")
 	local vdev=${GEN_VDEV:-net_memif0,role=client,socket=$BENCH_DIR/memif.sock,socket-abstract=no,mac=$PKT_GEN_MAC}
 	local json=$BENCH_DIR/gen-$name-$kind.json log=$BENCH_DIR/gen-$name-$kind.log
+	# Gone before the generator starts: the shell truncates it only once the
+	# background job runs, and the previous run's report must not be read.
+	rm -f "$json"
 	# shellcheck disable=SC2046
 	"${wrap[@]}" "$BUILD/bench/weir_pktgen" -l 0 $(pkt_eal_common) --file-prefix="${BENCH_PREFIX}gen" \
 		--vdev="$vdev" -- --port "$GEN_PORT" --reply "$reply" --traffic "$traffic" --flows "$flows" \
