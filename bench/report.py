@@ -89,11 +89,23 @@ def packet_table(rows, scenarios, ceiling_dut, weir_dut):
 
 
 def tcp_rows(rows):
-    t = {}
+    """Per balancer and test, the median run (by value) over the rounds."""
+    runs = {}
     for r in rows:
         if r.get("part") == "tcp":
-            t.setdefault(r["balancer"], {})[r.get("test", "unavailable")] = r
+            runs.setdefault(r["balancer"], {}).setdefault(r.get("test", "unavailable"), []).append(r)
+    t = {}
+    for b, tests in runs.items():
+        for test, rs in tests.items():
+            rs.sort(key=lambda r: r.get("value", 0))
+            t.setdefault(b, {})[test] = rs[(len(rs) - 1) // 2]
+            t[b][test]["range"] = (rs[0].get("value", 0), rs[-1].get("value", 0), len(rs))
     return t
+
+
+def with_range(r, fmt):
+    lo, hi, n = r.get("range", (0, 0, 1))
+    return fmt.format(r.get("value", 0)) + (f" ({fmt.format(lo)}–{fmt.format(hi)})" if n > 1 else "")
 
 
 def cpu_per_conn(t, b):
@@ -122,8 +134,8 @@ def tcp_table(rows):
         cpu = cpu_per_conn(t, b)
         vs = f"{c['value'] / direct:.2f}" if direct and c else ""
         errs = sum(x.get("errors", 0) for x in (c, k, i))
-        out.append(f"| {b} | {c.get('value', 0):,.0f} | {vs} | {k.get('value', 0):,.0f} | "
-                   f"{i.get('value', 0):.2f} | {'—' if cpu is None or b == 'direct' else f'{cpu:.0f}'} | "
+        out.append(f"| {b} | {with_range(c, '{:,.0f}')} | {vs} | {with_range(k, '{:,.0f}')} | "
+                   f"{with_range(i, '{:.2f}')} | {'—' if cpu is None or b == 'direct' else f'{cpu:.0f}'} | "
                    f"{c.get('cpu_process_s', 0):.1f} s + {c.get('softirq_s', 0):.1f} s | {errs} |")
     return out
 
@@ -222,6 +234,7 @@ def main():
     if tcp:
         md += ["", "## Real TCP in the namespace lab (wrk, iperf3)", "",
                "Client → balancer → three nginx backends (weights 1:2:3); direct = client to one backend. "
+               "Each figure: the median over the rounds (range over the rounds); × direct: ratio of the medians. "
                "Balancer CPU per connection: its processes' user+system time plus the softirq time beyond "
                "direct's for as many connections, during the new-connection run.", "",
                "| balancer | new conn/s | × direct | keep-alive req/s | iperf3 Gbit/s | CPU µs/conn | "
