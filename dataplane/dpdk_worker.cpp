@@ -23,6 +23,10 @@ constexpr uint16_t burst = 32;
 // 256 buckets after every empty poll took 57 % of a worker's cycles at 6 Mpps.)
 constexpr uint32_t sweep_chunk = 64;
 constexpr uint64_t sweep_period_s = 2;
+// The TAP is polled every tap_poll_us (and at once again after a full burst):
+// each poll is a readv() system call, which a poll per loop would pay even when
+// the kernel sends nothing. 50 us is nothing to ARP, NDP or a health check.
+constexpr uint64_t tap_poll_us = 50;
 
 // Sends what the queue takes; frees and counts the rest.
 void flush(uint16_t port, uint16_t queue, rte_mbuf **m, uint16_t n, worker_counters &c, bool forwarded)
@@ -99,6 +103,8 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
 	const uint64_t chunks = std::max<uint64_t>(1, w.flows->buckets() / sweep_chunk);
 	const uint64_t sweep_gap = std::max<uint64_t>(1, hz * sweep_period_s / chunks);
 	uint64_t next_sweep = 0;
+	const uint64_t tap_gap = std::max<uint64_t>(1, hz * tap_poll_us / 1'000'000);
+	uint64_t next_tap = 0;
 	rte_rcu_qsbr_thread_online(qsbr, w.index);
 	rte_mbuf *rx[burst];
 	while (!stop.load(std::memory_order_relaxed)) {
@@ -112,10 +118,11 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
 		if (n)
 			process_burst(w, *s, rx, n, now);
 		uint16_t k = 0;
-		if (w.tap != UINT16_MAX) {
+		if (w.tap != UINT16_MAX && tsc >= next_tap) {
 			// The kernel's own traffic (ARP, NDP, health checks, replies to
 			// ping) leaves through the data port unchanged.
 			k = rte_eth_rx_burst(w.tap, uint16_t(w.index), rx, burst);
+			next_tap = k == burst ? tsc : tsc + tap_gap;
 			if (k) {
 				uint16_t sent = rte_eth_tx_burst(w.port, uint16_t(w.index), rx, k);
 				if (sent < k) {

@@ -133,14 +133,17 @@ tcp_dpdk_port() {
 tcp_weir_xdp() {
 	local cfg=$LAB_DIR/weir-xdp.toml out
 	[ "$TCP_XDP_MISSING" = 1 ] && return 0
-	sed 's/^engine = "dpdk"/engine = "xdp"/' "$LAB_CONFIG" >"$cfg"
-	printf '\n[dataplane.xdp]\ninterface = "eth1"\nmode = "%s"\n' "${WEIR_BENCH_XDP_MODE:-native}" >>"$cfg"
+	# The lab's configuration names eth1 for both engines ([dataplane.xdp] included).
+	sed -e 's/^engine = "dpdk"/engine = "xdp"/' \
+		-e "s/^mode = \"native\"/mode = \"${WEIR_BENCH_XDP_MODE:-native}\"/" "$LAB_CONFIG" >"$cfg"
 	if ! out=$("$LAB_WEIR" --config "$cfg" --check 2>&1); then
 		note "xdp engine: not available in this build ($(echo "$out" | head -1))"
 		record '{"part": "tcp", "balancer": "weir-xdp", "unavailable": true}'
 		TCP_XDP_MISSING=1
 		return 0
 	fi
+	# Native XDP_TX on a veth needs a program on its peer (SPEC §7).
+	ip -n "${LAB_PREFIX}sw" link set dev p-lb xdpdrv obj "$(dirname "$LAB_DECAP")/weir_pass.bpf.o" sec xdp
 	_lab_spawn lb "$LAB_DIR/weir-xdp.log" "$LAB_WEIR" --config "$cfg"
 	local pid=$_LAB_LAST_PID
 	LAB_WEIR_LOG=$LAB_DIR/weir-xdp.log LAB_WEIR_PID=$pid
@@ -153,6 +156,7 @@ tcp_weir_xdp() {
 	fi
 	_lab_end "$pid"
 	LAB_WEIR_PID=
+	ip -n "${LAB_PREFIX}sw" link set dev p-lb xdpdrv off
 }
 
 tcp_nftables() {
