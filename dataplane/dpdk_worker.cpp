@@ -105,6 +105,8 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
 	uint64_t next_sweep = 0;
 	const uint64_t tap_gap = std::max<uint64_t>(1, hz * tap_poll_us / 1'000'000);
 	uint64_t next_tap = 0;
+	uint32_t now = 0;  // the coarse clock, seconds of the timer
+	uint64_t next_second = 0;
 	rte_rcu_qsbr_thread_online(qsbr, w.index);
 	rte_mbuf *rx[burst];
 	while (!stop.load(std::memory_order_relaxed)) {
@@ -113,7 +115,10 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
 		// this worker's next quiescent report below.
 		const snapshot *s = published.load(std::memory_order_acquire);
 		uint64_t tsc = rte_get_timer_cycles();
-		uint32_t now = uint32_t(tsc / hz);
+		if (tsc >= next_second) {  // a division per second, not per loop
+			now = uint32_t(tsc / hz);
+			next_second = (uint64_t(now) + 1) * hz;
+		}
 		uint16_t n = rte_eth_rx_burst(w.port, uint16_t(w.index), rx, burst);
 		if (n)
 			process_burst(w, *s, rx, n, now);
