@@ -24,8 +24,10 @@ fi
 tmp=$(mktemp -d /tmp/weirt$$-XXXXXX)
 peer="weirt$$-peer"
 pid=
+listener=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null
 	rm -rf "$tmp"
 	ip netns del "$peer" 2>/dev/null
 }
@@ -166,6 +168,10 @@ done
 ipip_to() {  # the IPIP packets the peer received for 10.10.0.$1
 	ip netns exec "$peer" nft list chain netdev cnt in | sed -n "s/.*counter packets \([0-9]*\) .*comment \"b$1\".*/\1/p"
 }
+# The backends answer the VIP's tcp health check (port 7), so that none is taken
+# out while the flows below are matched.
+ip netns exec "$peer" socat TCP-LISTEN:7,fork,reuseaddr /dev/null >/dev/null 2>&1 &
+listener=$!
 ctl vip add echo 10.10.1.6:7/tcp >/dev/null 2>&1 || fail "vip add echo"
 ctl backend add echo 10.10.0.10 >/dev/null && ctl backend add echo 10.10.0.11 >/dev/null || fail "echo backends"
 for _ in $(seq 50); do
@@ -186,6 +192,9 @@ for sport in $(seq 41000 41011); do
 done
 [ "$(ipip_to 10)" -gt 0 ] && [ "$(ipip_to 11)" -gt 0 ] || fail "12 flows all went to one backend"
 ctl vip del echo >/dev/null || fail "vip del echo"
+kill "$listener" 2>/dev/null
+wait "$listener" 2>/dev/null
+listener=
 ok "explain matched the backend of $matched real flows (IPIP packets to .10: $(ipip_to 10), to .11: $(ipip_to 11))"
 
 # 5. reload: an invalid file changes nothing; a valid one applies.
