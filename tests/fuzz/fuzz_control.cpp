@@ -91,8 +91,8 @@ private:
 	dp::worker_counters _counters;
 };
 
-// A directory of our own for the socket, the configuration file and saves;
-// removed when the fuzzer exits normally.
+// A directory of our own (under TMPDIR) for the socket, the configuration file
+// and saves; removed when the fuzzer exits normally.
 struct workspace {
 	std::string dir;
 	std::string file;
@@ -100,8 +100,8 @@ struct workspace {
 
 	workspace()
 	{
-		char tmpl[] = "/tmp/weir-fuzz-ctl-XXXXXX";
-		if (!::mkdtemp(tmpl))
+		std::string tmpl = std::filesystem::temp_directory_path() / "weir-fuzz-ctl-XXXXXX";
+		if (!::mkdtemp(tmpl.data()))
 			std::abort();
 		dir = tmpl;
 		file = dir + "/weir.toml";
