@@ -372,6 +372,41 @@ std::optional<unsigned> too_deep(std::string_view s)
 	return std::nullopt;
 }
 
+// The line of the first byte that is not well-formed UTF-8 (RFC 3629: no
+// overlong forms, surrogates or code points past U+10FFFF). TOML files are UTF-8,
+// and toml11 reports a bad sequence inside a string by reading outside the string.
+std::optional<unsigned> bad_utf8(std::string_view s)
+{
+	unsigned line = 1;
+	for (size_t i = 0; i < s.size();) {
+		auto b = static_cast<unsigned char>(s[i]);
+		line += b == '\n';
+		size_t n;  // continuation bytes
+		if (b < 0x80)
+			n = 0;
+		else if (b >= 0xc2 && b <= 0xdf)
+			n = 1;
+		else if (b >= 0xe0 && b <= 0xef)
+			n = 2;
+		else if (b >= 0xf0 && b <= 0xf4)
+			n = 3;
+		else
+			return line;
+		if (n > s.size() - i - 1)
+			return line;
+		// The second byte's range excludes overlong forms, surrogates and > U+10FFFF.
+		unsigned char lo = b == 0xe0 ? 0xa0 : b == 0xf0 ? 0x90 : 0x80;
+		unsigned char hi = b == 0xed ? 0x9f : b == 0xf4 ? 0x8f : 0xbf;
+		for (size_t k = 1; k <= n; k++) {
+			auto c = static_cast<unsigned char>(s[i + k]);
+			if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf))
+				return line;
+		}
+		i += n + 1;
+	}
+	return std::nullopt;
+}
+
 // toml11's message is several lines of context; keep its first line and the
 // note under the caret, which together say what is wrong.
 std::string syntax_message(const std::string &what)
@@ -419,6 +454,10 @@ config_report load_config_text(const std::string &text, const std::string &name,
 	if (auto line = too_deep(text)) {
 		problems.error(*line, "syntax",
 		               "nested more than " + std::to_string(max_nesting) + " levels deep");
+		return finish(problems, std::nullopt);
+	}
+	if (auto line = bad_utf8(text)) {
+		problems.error(*line, "syntax", "not valid UTF-8");
 		return finish(problems, std::nullopt);
 	}
 	config cfg;

@@ -24,6 +24,7 @@ using json = nlohmann::json;
 constexpr uint64_t listen_token = 0;
 constexpr uint64_t timer_token = 1;
 constexpr size_t read_chunk = 64 * 1024;
+constexpr int max_request_depth = 32;  // no command needs more than a few
 constexpr int accepts_per_call = 32;  // leaves the rest of the loop its turn under a connect storm
 
 std::string sys_error(const std::string &what, const std::string &path)
@@ -330,8 +331,15 @@ void control_socket::serve_lines(conn &c)
 json control_socket::dispatch(std::string_view line) const
 {
 	json req;
+	int depth = 0;
+	// Copying and printing a value recurse once per level: a line of nested
+	// brackets would otherwise run the control thread out of stack.
+	auto deepest = [&depth](int d, json::parse_event_t, json &) {
+		depth = std::max(depth, d);
+		return true;
+	};
 	try {
-		req = json::parse(line.begin(), line.end());
+		req = json::parse(line.begin(), line.end(), deepest);
 	} catch (const json::parse_error &e) {
 		std::string what = e.what();
 		// Drop the library's "[json.exception.parse_error.101] " tag.
@@ -339,6 +347,9 @@ json control_socket::dispatch(std::string_view line) const
 			what.erase(0, tag + 2);
 		return error_reply("malformed request: " + what);
 	}
+	if (depth > max_request_depth)
+		return error_reply("malformed request: nested more than " +
+		                   std::to_string(max_request_depth) + " levels deep");
 	if (!req.is_object())
 		return error_reply("malformed request: not a JSON object");
 	auto cmd = req.find("cmd");

@@ -8,9 +8,10 @@
 // Protocol. A request is one line holding a JSON object {"cmd": NAME, ...}, at
 // most `max_request` bytes before its newline. Every reply is one line holding an
 // object with "ok". A line that is not JSON, not an object, has no string "cmd",
-// or names no registered command gets {"ok": false, "error": ...} and the
-// connection stays usable. A longer line gets an error reply and the connection
-// is closed once the reply is sent; the rest of that line is never read.
+// nests more than 32 levels, or names no registered command gets {"ok": false,
+// "error": ...} and the connection stays usable. A longer line gets an error
+// reply and the connection is closed once the reply is sent; the rest of that
+// line is never read.
 //
 // Access. A peer whose uid (SO_PEERCRED) is neither 0 nor the socket file's owner
 // gets one error reply and is closed; the file's mode (control.socket_mode) is the

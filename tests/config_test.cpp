@@ -386,6 +386,12 @@ const std::vector<bad_case> bad_cases = {
         {"syntax: missing value", one_vip + "weight =\n", "t.toml:11: syntax: missing value"},
         {"syntax: key defined twice", base + "[dataplane]\nworkers = 1\nworkers = 2\n",
          "t.toml:7: syntax: value (\"workers\") already exists"},
+        // Found by fuzz_config: toml11 read outside a string holding a bad sequence.
+        {"syntax: not UTF-8 in a literal string", base + "'\xff' = 1\n", "t.toml:5: syntax: not valid UTF-8"},
+        {"syntax: overlong UTF-8", base + "# \xc0\xaf\n", "t.toml:5: syntax: not valid UTF-8"},
+        {"syntax: UTF-8 surrogate", base + "[dataplane]\nx = \"\xed\xa0\x80\"\n",
+         "t.toml:6: syntax: not valid UTF-8"},
+        {"syntax: truncated UTF-8", base + "# \xe2\x82", "t.toml:5: syntax: not valid UTF-8"},
 };
 
 TEST(config_errors, each_bad_file_is_rejected_with_its_message)
@@ -498,6 +504,13 @@ TEST(config_errors, problem_format)
 	EXPECT_EQ(p.to_string(), "f.toml:7: vip[0].port: warning: too big");
 	p.line = 0;
 	EXPECT_EQ(p.to_string(), "f.toml: vip[0].port: warning: too big");
+}
+
+// The UTF-8 check rejects only malformed text: 2-, 3- and 4-byte characters load.
+TEST(config_errors, well_formed_utf8_loads)
+{
+	config_report r = load(base + "# caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e\n");
+	EXPECT_TRUE(r.valid()) << dump(r);
 }
 
 TEST(config_errors, syntax_errors_name_file_and_line)

@@ -575,5 +575,26 @@ TEST_F(control_socket_test, dispatch_without_a_connection)
 	EXPECT_EQ(bad["error"].get<std::string>().rfind("malformed request: ", 0), 0u) << bad.dump();
 }
 
+// Found by fuzz_control: a request within the size limit can nest 32k levels;
+// copying or printing such a value recurses once per level and overflowed the
+// control thread's stack (the "id" echoed into the reply did). Deep requests are
+// refused; ordinary structured ids still come back.
+TEST_F(control_socket_test, deeply_nested_requests_are_refused)
+{
+	auto s = open_server(path);
+	size_t depth = control_limits{}.max_request / 2 - 32;
+	for (const std::string &line :
+	     {"{\"cmd\":\"echo\",\"id\":" + std::string(depth, '[') + std::string(depth, ']') + "}",
+	      "{\"cmd\":\"echo\",\"x\":" + std::string(depth, '[') + std::string(depth, ']') + "}",
+	      "[" + std::string(depth, '{') + "}"}) {
+		json r = s->dispatch(line);
+		EXPECT_EQ(r["ok"], false);
+		EXPECT_EQ(r["error"].get<std::string>().rfind("malformed request: ", 0), 0u) << r["error"];
+		EXPECT_FALSE(r.contains("id"));
+	}
+	EXPECT_EQ(s->dispatch("{\"cmd\":\"echo\",\"id\":[1,{\"a\":[2]}]}")["id"],
+	          json::parse("[1,{\"a\":[2]}]"));
+}
+
 }  // namespace
 }  // namespace weir::ctl
