@@ -45,11 +45,9 @@ LAB_BIG_FILE_MB=${LAB_BIG_FILE_MB:-5}
 for f in "$3" "$4" "$5"; do
 	[ -e "$f" ] || { echo "FAIL: $f not found (build first)"; exit 1; }
 done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "e2e: needs root (network namespaces, XDP, DPDK)"
-	[ "${WEIR_REQUIRE_ALL:-0}" = 1 ] && { echo "FAIL: WEIR_REQUIRE_ALL=1 and not root"; exit 1; }
-	exit 77
-fi
+# shellcheck source=e2e_lib.sh
+source "$here/e2e_lib.sh"
+e2e_require_root
 
 # shellcheck source=../../scripts/lab.sh
 source "$here/../../scripts/lab.sh"
@@ -60,21 +58,6 @@ ipv6) fam=6 vip=$LAB_VIP6 url="http://[$LAB_VIP6]/" web=web6 udp=udp6 ;;
 *) echo "family '$family': expected ipv4 or ipv6" >&2; exit 2 ;;
 esac
 
-failures=0
-check() {  # check CONDITION_STATUS MESSAGE — prints ok/FAIL and counts failures
-	if [ "$1" -eq 0 ]; then
-		echo "  ok: $2"
-	else
-		echo "  FAIL: $2"
-		failures=$((failures + 1))
-	fi
-}
-die() {
-	echo "FAIL: $*"
-	[ -n "${LAB_WEIR_LOG:-}" ] && [ -f "$LAB_WEIR_LOG" ] && { echo "--- weir log (tail)"; tail -n 30 "$LAB_WEIR_LOG"; }
-	exit 1
-}
-now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$2"; }
 
 # jget FILE PYTHON_EXPR — evaluates EXPR over weirctl's JSON in FILE, where `vip(n)`
@@ -317,9 +300,4 @@ check $([ ! -e "$LAB_SOCKET" ]; echo $?) "weir removed its control socket"
 
 echo "== $engine $mode $family: http $ok/$requests in $http_secs s,$shares; udp ${udp_ok:-0}/100;" \
 	"download across $reloads reloads rc $dl_rc; total $(elapsed "$t_start" "$(now)") s; $failures failed checks"
-if [ "$failures" -ne 0 ]; then
-	echo "--- weir log (tail)"
-	tail -n 30 "$LAB_WEIR_LOG"
-	exit 1
-fi
-exit 0
+e2e_exit

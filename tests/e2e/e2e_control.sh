@@ -38,11 +38,9 @@ LAB_BIG_FILE_MB=${LAB_BIG_FILE_MB:-2}  # 8 s per download, paced by nginx
 for f in "$2" "$3" "$4"; do
 	[ -e "$f" ] || { echo "FAIL: $f not found (build first)"; exit 1; }
 done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "e2e: needs root (network namespaces, XDP, DPDK)"
-	[ "${WEIR_REQUIRE_ALL:-0}" = 1 ] && { echo "FAIL: WEIR_REQUIRE_ALL=1 and not root"; exit 1; }
-	exit 77
-fi
+# shellcheck source=e2e_lib.sh
+source "$here/e2e_lib.sh"
+e2e_require_root
 
 # shellcheck source=../../scripts/lab.sh
 source "$here/../../scripts/lab.sh"
@@ -50,21 +48,6 @@ source "$here/../../scripts/lab.sh"
 vip=$LAB_VIP4
 url="http://$LAB_VIP4/"
 metrics_port=9310
-failures=0
-check() {  # check STATUS MESSAGE
-	if [ "$1" -eq 0 ]; then
-		echo "  ok: $2"
-	else
-		echo "  FAIL: $2"
-		failures=$((failures + 1))
-	fi
-}
-die() {
-	echo "FAIL: $*"
-	[ -n "${LAB_WEIR_LOG:-}" ] && [ -f "$LAB_WEIR_LOG" ] && { echo "--- weir log (tail)"; tail -n 40 "$LAB_WEIR_LOG"; }
-	exit 1
-}
-now() { date +%s.%N; }
 py() { python3 -c "$@"; }
 
 # backend_field VIP ADDR FIELD — from `weirctl backend list VIP --json`.
@@ -361,9 +344,4 @@ check $((rx > 0 && diff <= 20 && diff >= -20 ? 0 : 1)) "received = forwarded + p
 
 echo "== control plane on $engine: detection ${detect} s; $after_fail failed after down; $broken of 50 broken on add;" \
 	"shares $t1/$t2/$t3; $failures failed checks"
-if [ "$failures" -ne 0 ]; then
-	echo "--- weir log (tail)"
-	tail -n 40 "$LAB_WEIR_LOG"
-	exit 1
-fi
-exit 0
+e2e_exit
