@@ -279,7 +279,10 @@ static __always_inline int weir_track(struct weir_lb_pkt *p, const struct weir_n
 	int collision = 0;
 	if (e) {
 		const struct weir_backend *b = weir_backend_by_ref(p->generation, e->backend_ref);
-		if (b && b->vip_id == p->vip && (b->flags & WEIR_BACKEND_F_USABLE)) {
+		/* A SYN on a closed flow opens a new connection: scheduled anew
+		 * (pipeline.cpp, reopens). */
+		int reopens = e->state == WEIR_XDP_FLOW_TCP_CLOSING && (p->pkt.flags & WEIR_PKT_F_TCP_SYN);
+		if (b && b->vip_id == p->vip && (b->flags & WEIR_BACKEND_F_USABLE) && !reopens) {
 			__u8 st = weir_flow_state(&p->pkt, e);
 			e->expires = p->now + weir_timeout(node, st);
 			e->state = st;
@@ -302,7 +305,7 @@ static __always_inline int weir_track(struct weir_lb_pkt *p, const struct weir_n
 		weir_count(WEIR_XDP_UNTRACKED, 1);
 		id = weir_untracked_choice(p, v, node->hash_seed, id);
 	} else if (e) {
-		/* Its backend was removed or went down. */
+		/* Its backend was removed or went down, or it reopened. */
 		weir_active_add(e->backend_ref, -1);
 		weir_active_add(b->ref, 1);
 		e->backend_ref = b->ref;

@@ -111,7 +111,8 @@ std::optional<dp::tracked_flow> xdp_engine::find_flow(uint32_t hash, uint32_t si
 	auto f = _prog->find_flow(hash, sig);
 	if (!f)
 		return std::nullopt;
-	return dp::tracked_flow{f->backend_ref, f->expires - _prog->now(), 0};
+	return dp::tracked_flow{f->backend_ref, f->expires - _prog->now(), 0,
+	                        f->state == WEIR_XDP_FLOW_TCP_CLOSING};
 }
 
 void xdp_engine::stop()

@@ -177,8 +177,11 @@ json explain_flow(const dp::snapshot &s, const weir_flow_key &key, const flow_lo
 			j["backend"] = address_of(*b);
 			j["expires_in"] = e->expires_in;
 			j["worker"] = e->worker;
+			j["closing"] = e->closing;
 			why += "tracked on worker " + std::to_string(e->worker) + " to " + address_of(*b) +
 			       ", " + std::to_string(e->expires_in) + " s left";
+			if (e->closing)
+				why += " (closed: a new connection from this 5-tuple is scheduled anew)";
 		} else if (b && b->vip_id != id) {
 			// Another flow's entry with this flow's bucket and sig: forwarded untracked.
 			chosen = m.backend;

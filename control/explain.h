@@ -12,6 +12,8 @@
 //   tracked     true when a live flow entry holds the flow
 //   backend     the address the next packet goes to (null when none)
 //   expires_in, worker   of the entry, when tracked
+//   closing     when tracked: FIN or RST seen, so a new connection (SYN) on this
+//               5-tuple would be scheduled anew, as a new flow
 //   choice      "tracked" | "maglev" (the slot decides) | "rotation" (wrr: next in the
 //               rotation) | "least_loaded" (least_conn: fewest flows per weight now)
 //   maglev      {hash_of ("5-tuple" | "source address"), hash, slot, table_size,

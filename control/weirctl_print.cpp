@@ -251,10 +251,12 @@ void print_explain(const json &r)
 		verdict += ": " + text_of(r["reason"]);
 	row("verdict", verdict);
 	if (!vip.is_null()) {
-		row("tracked", r.value("tracked", false)
-		                       ? "yes, on worker " + text_of(r.value("worker", json())) + ", " +
-		                                 text_of(r.value("expires_in", json())) + " s left"
-		                       : "no");
+		row("tracked",
+		    r.value("tracked", false)
+		            ? "yes, on worker " + text_of(r.value("worker", json())) + ", " +
+		                      text_of(r.value("expires_in", json())) + " s left" +
+		                      (r.value("closing", false) ? ", closed (FIN or RST seen)" : "")
+		            : "no");
 		row("choice", text_of(r.value("choice", json())));
 		row("backend", text_of(r.value("backend", json())));
 	}

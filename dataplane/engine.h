@@ -31,6 +31,7 @@ struct tracked_flow {
 	uint32_t backend_ref = 0;  // generation << 16 | id (weir_abi.h)
 	uint32_t expires_in = 0;  // seconds left before the entry expires
 	unsigned worker = 0;  // index in workers() of the worker holding it; 0 where tracking is shared
+	bool closing = false;  // FIN or RST seen: a new connection (SYN) on its 5-tuple is scheduled anew
 };
 
 class engine {

@@ -173,6 +173,15 @@ flow_state state_of(const weir_pkt &pkt, const flow_entry *e)
 	return flow_state::tcp;
 }
 
+// A SYN on a flow that has closed (FIN or RST seen) opens a new connection
+// that reuses the 5-tuple: it is scheduled like any new flow, so that a drained
+// backend gets none and wrr and least_conn choose anew. A retransmitted SYN of
+// a handshake in progress finds its entry open and stays.
+bool reopens(const weir_pkt &pkt, const flow_entry &e)
+{
+	return e.state == flow_state::tcp_closing && (pkt.flags & WEIR_PKT_F_TCP_SYN);
+}
+
 uint32_t timeout_of(const weir_node &node, flow_state st)
 {
 	switch (st) {
@@ -194,7 +203,7 @@ uint8_t pipeline::track(const snapshot &s, packet &p, frame &f, uint32_t now)
 	bool collision = false;
 	if (e) {
 		const weir_backend *b = s.backend_by_ref(e->backend_ref);
-		if (b && b->vip_id == p.vip && (b->flags & WEIR_BACKEND_F_USABLE)) {
+		if (b && b->vip_id == p.vip && (b->flags & WEIR_BACKEND_F_USABLE) && !reopens(p.pkt, *e)) {
 			flow_state st = state_of(p.pkt, e);
 			_flows.refresh(e, now + timeout_of(s.node, st), st);
 			return forward(s, p, f, *b, now);
@@ -214,7 +223,7 @@ uint8_t pipeline::track(const snapshot &s, packet &p, frame &f, uint32_t now)
 		_ctr.untracked.inc();
 		b = untracked_choice(s, p, b);
 	} else if (e) {
-		_flows.retarget(e, b->ref);  // its backend was removed or went down
+		_flows.retarget(e, b->ref);  // its backend was removed or went down, or it reopened
 		_flows.refresh(e, now + timeout_of(s.node, st), st);
 	} else if (flow_entry *n =
 	                   _flows.insert(p.hash, p.sig, b->ref, now + timeout_of(s.node, st), st, now)) {

@@ -41,6 +41,7 @@ LAB_CLIENT4=10.10.0.10
 LAB_CLIENT6=fd00::10
 LAB_HTTP_PORT=80
 LAB_UDP_PORT=5353
+LAB_EPHEMERAL="50000 60999"   # the client's ephemeral ports; chosen ones are below
 LAB_BACKENDS=(b1 b2 b3)
 LAB_WEIGHTS=(1 2 3)   # of b1 b2 b3; the drained fourth backend has weight 0
 LAB_BIG_FILE_MB=${LAB_BIG_FILE_MB:-8}
@@ -170,6 +171,11 @@ _lab_topology() {
 	_lab ip -n "$c" addr add "$LAB_CLIENT6/64" dev eth0 nodad || return 1
 	_lab ip -n "$c" route add 10.10.1.0/24 via "$LAB_NODE4" || return 1
 	_lab ip -n "$c" -6 route add fd00:1::/64 via "$LAB_NODE6" || return 1
+	# The kernel picks the client's ephemeral ports from $LAB_EPHEMERAL only:
+	# tests that choose a source port (curl --local-port) take one below it, so
+	# that no earlier connection of an ephemeral port, still tracked by weir or
+	# in TIME_WAIT on the client, shares its 5-tuple.
+	_lab in_ns client sysctl -qw net.ipv4.ip_local_port_range="$LAB_EPHEMERAL" >/dev/null || return 1
 
 	if [ "$LAB_ENGINE" = xdp ]; then
 		# eth1 is the kernel's, shared with weir_lb: it passes the host's own traffic.

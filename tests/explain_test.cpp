@@ -78,7 +78,8 @@ struct worker {
 			auto e = flows->peek(hash, sig, now);
 			if (!e)
 				return std::nullopt;
-			return dp::tracked_flow{e->backend_ref, e->expires - now, 0};
+			return dp::tracked_flow{e->backend_ref, e->expires - now, 0,
+			                        e->state == dp::flow_state::tcp_closing};
 		};
 	}
 };
@@ -88,9 +89,12 @@ std::string client(int f)
 	return "198.18." + std::to_string(f / 250) + "." + std::to_string(1 + f % 250);
 }
 
-test::frame frame_of(int f, uint16_t dport = 80)
+test::frame frame_of(int f, uint16_t dport = 80, uint8_t flags = test::tcp_ack)
 {
-	return test::packet_builder().ipv4(client(f), "10.10.1.1").tcp(uint16_t(20000 + f), dport).build();
+	return test::packet_builder()
+	        .ipv4(client(f), "10.10.1.1")
+	        .tcp(uint16_t(20000 + f), dport, flags)
+	        .build();
 }
 
 json explain(const world &w, const worker &k, int f, uint16_t dport = 80)
@@ -178,6 +182,36 @@ TEST(explain, tracked_flows_of_wrr_and_least_conn_match_the_pipeline)
 			EXPECT_EQ(last_byte(after["backend"]), b) << after;
 		}
 		EXPECT_EQ(seen.size(), 4u) << sched << " should have used every backend";
+	}
+}
+
+// A flow that closed on a backend since drained: explain says it is closing, and
+// a new connection on its 5-tuple (a SYN) leaves the drained backend, as explain
+// said new flows would.
+TEST(explain, closed_flows_reopen_as_new_flows)
+{
+	world w;
+	w.build("wrr", 23);
+	worker k(1 << 12);
+	int on22 = -1;
+	for (int f = 0; f < 30 && on22 < 0; f++)
+		if (k.send(*w.snap, frame_of(f, 80, test::tcp_syn)) == 22)
+			on22 = f;
+	ASSERT_GE(on22, 0);
+	json open = explain(w, k, on22);
+	EXPECT_FALSE(open["closing"].get<bool>()) << open;
+	EXPECT_EQ(k.send(*w.snap, frame_of(on22, 80, test::tcp_ack | test::tcp_fin)), 22);
+	w.build("wrr", 23, true);
+	json closed = explain(w, k, on22);
+	EXPECT_TRUE(closed["tracked"].get<bool>()) << closed;
+	EXPECT_TRUE(closed["closing"].get<bool>()) << closed;
+	EXPECT_EQ(last_byte(closed["backend"]), 22) << closed;
+	EXPECT_NE(closed["summary"].get<std::string>().find("scheduled anew"), std::string::npos);
+	for (int i = 0; i < 4; i++) {  // the rotation's every position: never .22
+		int again = k.send(*w.snap, frame_of(on22, 80, test::tcp_syn));
+		EXPECT_TRUE(again == 21 || again == 23) << "SYN on a closed flow went to ." << again;
+		EXPECT_FALSE(explain(w, k, on22)["closing"].get<bool>());
+		EXPECT_EQ(k.send(*w.snap, frame_of(on22, 80, test::tcp_ack | test::tcp_rst)), again);
 	}
 }
 

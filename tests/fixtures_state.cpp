@@ -95,6 +95,18 @@ std::vector<fixture> table_changes()
 	                   s(drained, 43011, tcp_syn, b22, 200, {inserted()}),
 	                   s(drained, 43010, tcp_ack, b21, 300)},
 	                  false));
+	// A SYN on a closed flow (FIN seen) opens a new connection on the same
+	// 5-tuple: scheduled anew, so the drained backend gets none. A retransmitted
+	// SYN of a handshake still open stays where its first SYN went.
+	step closed = s(drained, 43012, tcp_ack | tcp_fin, b21, 200);
+	closed.change = drained;
+	out.push_back(seq("syn_on_closed_flow_is_a_new_flow", one_w,
+	                  {s(one_w, 43012, tcp_syn, b21, 100, {inserted()}),
+	                   s(one_w, 43013, tcp_syn, b21, 100, {inserted()}), closed,
+	                   s(drained, 43013, tcp_syn, b21, 201),
+	                   s(drained, 43012, tcp_syn, b22, 201, {{counter_id::flows_rechosen, 1}}),
+	                   s(drained, 43012, tcp_ack, b22, 202)},
+	                  false));
 	// Removed: its flows are re-chosen on their next packet and then stay.
 	step moved = s(removed, 43020, tcp_ack, b22, 200, {{counter_id::flows_rechosen, 1}});
 	moved.change = removed;
@@ -126,10 +138,11 @@ std::vector<fixture> timeouts()
 	                  {s(43031, tcp_syn, 100, {inserted()}), s(43031, tcp_ack | tcp_fin, 101),
 	                   s(43031, tcp_ack, 110), s(43031, tcp_ack, 120, renewed)},
 	                  false));
-	// RST closes as FIN does; a new SYN on the same 5-tuple reopens the flow.
+	// RST closes as FIN does; a new SYN on the same 5-tuple reopens the flow
+	// (its backend chosen again) under the open timeout.
 	out.push_back(seq("tcp_syn_after_rst_reopens_flow", w,
 	                  {s(43032, tcp_syn, 100, {inserted()}), s(43032, tcp_rst, 101),
-	                   s(43032, tcp_syn, 105), s(43032, tcp_ack, 115)},
+	                   s(43032, tcp_syn, 105, {{counter_id::flows_rechosen, 1}}), s(43032, tcp_ack, 115)},
 	                  false));
 	packet_builder dns = udp_in(client4, "10.10.3.2", 43033, 53);
 	uint32_t h = flow_hash(client4, "10.10.3.2", udp, 43033, 53, main_seed);

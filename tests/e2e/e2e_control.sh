@@ -72,6 +72,17 @@ request() {
 	esac
 }
 
+# failed_requests — lists the requests that failed since the last call, with
+# curl's exit code and what explain says of the flow now.
+failed_requests() {
+	local f=$LAB_DIR/request.err line
+	[ -s "$f" ] || return 0
+	while read -r line; do
+		echo "  request from port ${line%%:*} failed: curl exit ${line#*:}; explain: $(explain "${line%%:*}")"
+	done <"$f"
+	: >"$f"
+}
+
 # explain PORT — the backend address weir names for the client's flow from PORT,
 # and whether it is tracked ("ADDR tracked|new").
 explain() {
@@ -209,6 +220,7 @@ for ((p = 42000; p < 42100; p++)); do
 done
 echo "drain: 100 new flows after draining b2: b2 ${got[b2]:-0}, b3 ${got[b3]:-0}, failed ${got[fail]:-0}"
 check $((${got[b2]:-0} == 0 && ${got[fail]:-0} == 0 ? 0 : 1)) "0 new flows to the drained backend, none failed"
+failed_requests
 download_ok "$drain_port"
 check $? "the download on the drained backend completed intact"
 
@@ -269,6 +281,7 @@ echo "weights: 1:2:3 -> b1 $s1 b2 $s2 b3 $s3 %; 3:2:3 -> b1 $t1 b2 $t2 b3 $t3 % 
 py "import sys; sys.exit(abs($t1 - 37.5) > 5 or abs($t2 - 25) > 5 or abs($t3 - 37.5) > 5)"
 check $? "after 1 -> 3 the shares follow 3:2:3 within 5 points (37.5/25/37.5)"
 check $((sf + tf == 0 ? 0 : 1)) "no request failed during the weight change"
+failed_requests
 
 # ---- 6. invalid reload ----
 gen0=$(status_field 's["generation"]')
