@@ -4,7 +4,9 @@
 // lists the families and which of them add up.
 #include "metrics.h"
 
+#include <cstdio>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -40,6 +42,17 @@ public:
 		_out.append(" ").append(std::to_string(value)).append("\n");
 	}
 
+	// A value in seconds or another unit with a fraction: microsecond precision.
+	void sample_real(std::string_view name, std::string_view labels, double value)
+	{
+		char text[32];
+		std::snprintf(text, sizeof text, "%.6f", value);
+		_out.append(name);
+		if (!labels.empty())
+			_out.append("{").append(labels).append("}");
+		_out.append(" ").append(text).append("\n");
+	}
+
 	// A family of one unlabelled sample.
 	void single(std::string_view name, const char *type, std::string_view help, uint64_t value)
 	{
@@ -70,8 +83,12 @@ void per_row(exposition &out, std::string_view name, const char *type, std::stri
              const std::vector<Row> &rows, Value value)
 {
 	out.family(name, type, help);
-	for (const Row &r : rows)
-		out.sample(name, r.labels, value(r));
+	for (const Row &r : rows) {
+		if constexpr (std::is_floating_point_v<decltype(value(r))>)
+			out.sample_real(name, r.labels, value(r));
+		else
+			out.sample(name, r.labels, value(r));
+	}
 }
 
 const char *const health_states[] = {"unknown", "up", "down", "none"};
@@ -108,6 +125,7 @@ struct worker_row {
 	std::string labels;  // worker="LCORE"
 	worker_sums sums;
 	flow_sums flows;
+	poll_sums polls;
 };
 
 struct model {
@@ -138,7 +156,7 @@ model build_model(const dp::snapshot &snap, std::span<const dp::worker_view> wor
 	for (const dp::worker_view &w : workers)
 		if (w.counters)
 			m.workers.push_back({label_set({{"worker", std::to_string(w.lcore)}}),
-			                     sum_workers({&w, 1}), sum_flows({&w, 1})});
+			                     sum_workers({&w, 1}), sum_flows({&w, 1}), sum_polls({&w, 1})});
 	return m;
 }
 
@@ -295,6 +313,20 @@ void render_workers(exposition &out, const model &m)
 	per_row(out, "weir_worker_untracked_total", "counter",
 	        "Packets a worker forwarded without a flow-table entry.", m.workers,
 	        [](const row &r) { return r.sums.untracked; });
+	std::vector<worker_row> polling;
+	for (const worker_row &r : m.workers)
+		if (r.polls.known)
+			polling.push_back(r);
+	if (!polling.empty()) {
+		per_row(out, "weir_worker_polls_total", "counter", "RX polls of the data port by a worker.",
+		        polling, [](const row &r) { return r.polls.polls; });
+		per_row(out, "weir_worker_empty_polls_total", "counter", "RX polls that found no packet.",
+		        polling, [](const row &r) { return r.polls.empty_polls; });
+		per_row(out, "weir_worker_busy_seconds_total", "counter",
+		        "Seconds a worker spent on polls that found packets: its load, where its core always "
+		        "shows 100 %.",
+		        polling, [](const row &r) { return r.polls.busy_seconds; });
+	}
 	std::vector<worker_row> tracked;
 	for (const worker_row &r : m.workers)
 		if (r.flows.known)

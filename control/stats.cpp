@@ -67,6 +67,10 @@ json worker_json(const dp::worker_view &w)
 		     {"flows_active", "flow_capacity", "occupancy_pct", "expired", "inserted"})
 			j[k] = nullptr;
 	}
+	poll_sums p = sum_polls({&w, 1});
+	j["polls"] = p.known ? json(p.polls) : json(nullptr);
+	j["empty_polls"] = p.known ? json(p.empty_polls) : json(nullptr);
+	j["busy_seconds"] = p.known ? json(p.busy_seconds) : json(nullptr);
 	return j;
 }
 
@@ -170,6 +174,20 @@ flow_sums sum_flows(std::span<const dp::worker_view> workers)
 		f.expired += fc.expired;
 	}
 	return f;
+}
+
+poll_sums sum_polls(std::span<const dp::worker_view> workers)
+{
+	poll_sums p;
+	for (const dp::worker_view &w : workers) {
+		if (!w.counters || !w.cycles_hz)
+			continue;
+		p.known = true;
+		p.polls += w.counters->polls.get();
+		p.empty_polls += w.counters->empty_polls.get();
+		p.busy_seconds += double(w.counters->busy_cycles.get()) / double(w.cycles_hz);
+	}
+	return p;
 }
 
 traffic_sum sum_backend(std::span<const dp::worker_view> workers, uint32_t backend_id)

@@ -14,7 +14,8 @@
 //   vips:     [{name, endpoint, packets, bytes, flows_active, fingerprint}]
 //   backends: [{vip, address, weight, usable, flows_active, packets, bytes}]
 //   workers:  [{lcore, rx_packets, rx_bytes, tx_packets, tx_bytes, passed, dropped,
-//              flows_active, flow_capacity, occupancy_pct, untracked, expired, inserted}]
+//              flows_active, flow_capacity, occupancy_pct, untracked, expired, inserted,
+//              polls, empty_polls, busy_seconds}]
 //   drops:    {REASON: count} for every reason of weir_drop_reasons.def
 //   counters: {icmp_sent, icmp_rate_limited, icmp_forwarded, fragments_forwarded,
 //              untracked, untracked_collisions}
@@ -24,7 +25,7 @@
 // to packets already counted as tx or passed: they are in drops,
 // totals.dropped and totals.engine_dropped, and in no worker's counts. A fingerprint is 16 hex digits, or
 // null for a VIP whose table is empty (no usable backend). Flow fields are null where the engine keeps no
-// per-worker flow table (XDP).
+// per-worker flow table (XDP); poll fields are null where there is no poll loop (XDP).
 #pragma once
 
 #include <array>
@@ -96,6 +97,15 @@ struct flow_sums {
 	uint64_t expired = 0;
 };
 flow_sums sum_flows(std::span<const dp::worker_view> workers);
+
+// A set of workers' poll loops; `known` is false when none has one (XDP).
+struct poll_sums {
+	bool known = false;
+	uint64_t polls = 0;
+	uint64_t empty_polls = 0;
+	double busy_seconds = 0;
+};
+poll_sums sum_polls(std::span<const dp::worker_view> workers);
 
 // One VIP's or backend's traffic over the workers; a VIP's flows are its backends'.
 struct traffic_sum {

@@ -172,13 +172,18 @@ void print_stats_top(const json &r)
 void print_stats_bottom(const json &r)
 {
 	table workers({"LCORE", "RX PKTS", "TX PKTS", "PASSED", "DROPPED", "FLOWS", "CAPACITY", "USED",
-	               "UNTRACKED", "INSERTED", "EXPIRED"},
-	              "rrrrrrrrrrr");
+	               "UNTRACKED", "INSERTED", "EXPIRED", "BUSY"},
+	              "rrrrrrrrrrrr");
 	for (const json &w : r.value("workers", json::array())) {
 		const json &occ = w.value("occupancy_pct", json());
 		char pct[32] = "-";
 		if (occ.is_number())
 			std::snprintf(pct, sizeof(pct), "%.2f%%", occ.get<double>());
+		// Seconds spent on polls that found packets (DPDK); "-" without a poll loop.
+		const json &busy_s = w.value("busy_seconds", json());
+		char busy[32] = "-";
+		if (busy_s.is_number())
+			std::snprintf(busy, sizeof(busy), "%.1f s", busy_s.get<double>());
 		workers.add({text_of(w.value("lcore", json())), human_count(w.value("rx_packets", json())),
 		             human_count(w.value("tx_packets", json())),
 		             human_count(w.value("passed", json())), human_count(w.value("dropped", json())),
@@ -186,7 +191,7 @@ void print_stats_bottom(const json &r)
 		             human_count(w.value("flow_capacity", json())), pct,
 		             human_count(w.value("untracked", json())),
 		             human_count(w.value("inserted", json())),
-		             human_count(w.value("expired", json()))});
+		             human_count(w.value("expired", json())), busy});
 	}
 	std::cout << "\nWorkers\n";
 	workers.print(std::cout, "  ");

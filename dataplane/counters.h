@@ -44,6 +44,13 @@ struct worker_counters {
 	counter fragments_forwarded;  // fragments forwarded by the 3-tuple hash
 	counter untracked_collisions;  // new flows whose bucket and sig matched another VIP's flow
 	counter untracked;  // forwarded without a flow-table entry (bucket full, fragments, ICMP)
+	// The poll loop (DPDK engine): RX polls of the data port, those that found
+	// nothing, and the timer cycles of those that found packets (receiving,
+	// deciding, sending). busy / elapsed is how loaded the worker is: its core
+	// shows 100 % either way.
+	counter polls;
+	counter empty_polls;
+	counter busy_cycles;
 
 	// Indexed by VIP id / backend id; allocated once for the maximum counts.
 	std::unique_ptr<traffic_counters[]> vip{new traffic_counters[WEIR_MAX_VIPS]};

@@ -300,7 +300,7 @@ std::vector<worker_view> dpdk_engine::workers() const
 {
 	std::vector<worker_view> v;
 	for (const auto &w : _workers)
-		v.push_back(worker_view{w->lcore, &w->counters, w->flows.get()});
+		v.push_back(worker_view{w->lcore, &w->counters, w->flows.get(), rte_get_timer_hz()});
 	return v;
 }
 

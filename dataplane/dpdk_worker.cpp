@@ -120,8 +120,13 @@ void run_worker(dpdk_engine::worker &w, const std::atomic<const snapshot *> &pub
 			next_second = (uint64_t(now) + 1) * hz;
 		}
 		uint16_t n = rte_eth_rx_burst(w.port, uint16_t(w.index), rx, burst);
-		if (n)
+		w.counters.polls.inc();
+		if (n) {
 			process_burst(w, *s, rx, n, now);
+			w.counters.busy_cycles.add(rte_get_timer_cycles() - tsc);
+		} else {
+			w.counters.empty_polls.inc();
+		}
 		uint16_t k = 0;
 		if (w.tap != UINT16_MAX && tsc >= next_tap) {
 			// The kernel's own traffic (ARP, NDP, health checks, replies to

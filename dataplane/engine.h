@@ -24,6 +24,7 @@ struct worker_view {
 	unsigned lcore = 0;  // DPDK lcore, or CPU for XDP
 	const worker_counters *counters = nullptr;
 	const flow_table *flows = nullptr;  // null where the engine tracks flows elsewhere (XDP maps)
+	uint64_t cycles_hz = 0;  // counters->busy_cycles per second; 0 where there is no poll loop (XDP)
 };
 
 // A flow's connection-tracking entry as `weirctl explain` reports it.

@@ -457,6 +457,34 @@ TEST_F(metrics_model, label_values_are_escaped)
 	}
 }
 
+// Poll-loop families for the workers that have one (DPDK), in seconds for the
+// busy time; none at all where no worker polls (XDP).
+TEST_F(metrics_model, poll_loop_families)
+{
+	std::vector<dp::worker_view> views = workers.views();
+	exposition none = parse_exposition(render(*snap));
+	for (const char *f :
+	     {"weir_worker_polls_total", "weir_worker_empty_polls_total", "weir_worker_busy_seconds_total"})
+		EXPECT_EQ(none.count(f), 0u) << f;
+	dp::worker_counters polled;
+	polled.polls.add(1000);
+	polled.empty_polls.add(750);
+	polled.busy_cycles.add(2500);
+	views[1].counters = &polled;
+	views[1].cycles_hz = 1000;
+	std::string text = ctl::render_metrics({"dpdk", 2, 1, ""}, cfg, *snap, views, engine_drops, {});
+	exposition e = parse_exposition(text);
+	ASSERT_EQ(e.problem, "");
+	EXPECT_EQ(e.count("weir_worker_polls_total"), 1u);
+	EXPECT_EQ(e.sum("weir_worker_polls_total", {{"worker", "6"}}), 1000u);
+	EXPECT_EQ(e.sum("weir_worker_empty_polls_total", {{"worker", "6"}}), 750u);
+	EXPECT_NE(text.find("weir_worker_busy_seconds_total{worker=\"6\"} 2.500000\n"), std::string::npos);
+	if (have_promtool()) {
+		check_result r = promtool_check(text);
+		EXPECT_EQ(r.status, 0) << r.output;
+	}
+}
+
 TEST_F(metrics_model, an_engine_without_flow_tables_omits_flow_families)
 {
 	std::vector<dp::worker_view> views = workers.views();

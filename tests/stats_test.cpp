@@ -472,6 +472,25 @@ TEST_F(stats_model, an_engine_without_flow_tables_reports_null_flows)
 	EXPECT_EQ(s["totals"]["rx_packets"], items.size());
 }
 
+// The DPDK engine's poll loop: polls, empty polls and busy timer cycles, shown
+// in seconds; null for a worker without a poll loop (XDP).
+TEST_F(stats_model, poll_loops_report_their_load)
+{
+	std::vector<dp::worker_view> views = workers.views();
+	dp::worker_counters polled;
+	polled.polls.add(1000);
+	polled.empty_polls.add(750);
+	polled.busy_cycles.add(2500);
+	views[1].counters = &polled;
+	views[1].cycles_hz = 1000;
+	json s = ctl::stats_json(cfg, *snap, views, engine_drops);
+	for (const char *k : {"polls", "empty_polls", "busy_seconds"})
+		EXPECT_TRUE(s["workers"][0][k].is_null()) << k;
+	EXPECT_EQ(s["workers"][1]["polls"], 1000u);
+	EXPECT_EQ(s["workers"][1]["empty_polls"], 750u);
+	EXPECT_DOUBLE_EQ(s["workers"][1]["busy_seconds"].get<double>(), 2.5);
+}
+
 TEST(status_model, fields_and_fingerprints)
 {
 	ctl::backend_registry registry;

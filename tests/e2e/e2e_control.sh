@@ -355,6 +355,21 @@ echo "metrics: received $rx = forwarded $fwd + passed $pass + dropped $drop"
 diff=$((rx - fwd - pass - drop))
 check $((rx > 0 && diff <= 20 && diff >= -20 ? 0 : 1)) "received = forwarded + passed + dropped (difference $diff)"
 
+# The worker's load: the DPDK engine's poll loop reports polls and busy seconds
+# (a fraction of its uptime while traffic is light); XDP has no poll loop.
+read -r polls empty busy <<<"$(awk '$1 ~ /^weir_worker_(polls|empty_polls|busy_seconds)_total/ {
+	split($1, n, "{"); v[n[1]] += $2 }
+	END { print v["weir_worker_polls_total"] + 0, v["weir_worker_empty_polls_total"] + 0,
+	      v["weir_worker_busy_seconds_total"] + 0 }' "$metrics")"
+uptime=$(awk '$1 == "weir_uptime_seconds" { print $2 }' "$metrics")
+echo "worker load: $polls polls, $empty empty, $busy s busy in $uptime s"
+if [ "$engine" = dpdk ]; then
+	py "import sys; sys.exit(not ($empty < $polls and 0 < $busy < $uptime))"
+	check $? "the worker's polls and busy time are counted ($busy s of $uptime s)"
+else
+	check $((polls == 0 ? 0 : 1)) "no poll-loop families on the XDP engine"
+fi
+
 echo "== control plane on $engine: detection ${detect} s; $after_fail failed after down; $broken of 50 broken on add;" \
 	"shares $t1/$t2/$t3; $failures failed checks"
 e2e_exit
