@@ -108,8 +108,7 @@ static __always_inline void weir_classify(struct weir_lb_pkt *p, const __u8 *dat
 	} else {
 		return;
 	}
-	p->hash = weir_flow_hash(&p->key, seed);
-	p->sig = weir_flow_hash(&p->key, seed ^ 0x9e3779b9u); /* pipeline.h flow_sig */
+	weir_flow_hash_sig(&p->key, seed, &p->hash, &p->sig);
 }
 
 static __always_inline __u32 weir_backend_slot(__u32 gen, __u32 id)

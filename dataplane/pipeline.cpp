@@ -115,8 +115,7 @@ void pipeline::classify(const snapshot &s, packet &p, frame &f)
 	} else {
 		return;
 	}
-	p.hash = weir_flow_hash(&p.key, s.node.hash_seed);
-	p.sig = flow_sig(p.key, s.node.hash_seed);
+	weir_flow_hash_sig(&p.key, s.node.hash_seed, &p.hash, &p.sig);
 }
 
 uint8_t pipeline::decide(const snapshot &s, packet &p, frame &f, uint32_t now)

@@ -9,14 +9,15 @@ void vip_index::build(const std::vector<std::pair<weir_vip_key, uint32_t>> &entr
 	uint32_t size = 4;
 	while (size < entries.size() * 2)
 		size *= 2;
-	_slots.assign(size, slot{weir_vip_key{}, none});
+	_slots.assign(size, slot{packed{}, none, weir_vip_key{}});
 	_mask = size - 1;
 	_seed = seed;
-	for (const auto &[key, value] : entries) {
-		uint32_t i = weir_hash_words(&key, 5, seed) & _mask;
-		while (_slots[i].value != none && __builtin_memcmp(&_slots[i].key, &key, sizeof(key)) != 0)
+	for (const auto &[vip, value] : entries) {
+		packed k = pack(vip.addr, vip.port, vip.proto, vip.family);
+		uint32_t i = slot_hash(k, seed) & _mask;
+		while (_slots[i].value != none && !(_slots[i].key == k))
 			i = (i + 1) & _mask;
-		_slots[i] = slot{key, value};
+		_slots[i] = slot{k, value, vip};
 	}
 }
 

@@ -207,6 +207,10 @@ TEST(hash, flow_and_src_hash_are_murmur3_of_the_key_bytes)
 		uint32_t s = static_cast<uint32_t>(rng());
 		ASSERT_EQ(weir_flow_hash(&k, s), reference_murmur3(&k, sizeof(k), s));
 		ASSERT_EQ(weir_src_hash(&k, s), reference_murmur3(k.saddr, sizeof(k.saddr), s));
+		uint32_t hash = 0, sig = 0;
+		weir_flow_hash_sig(&k, s, &hash, &sig);
+		ASSERT_EQ(hash, reference_murmur3(&k, sizeof(k), s));
+		ASSERT_EQ(sig, reference_murmur3(&k, sizeof(k), s ^ 0x9e3779b9u));
 	}
 }
 

@@ -157,6 +157,47 @@ GEN_VDEV=
 GEN_PORT=net_memif0
 GEN_DST_MAC=$PKT_DUT_MAC
 
+# pkt_sample_load SOCKET OUT — weir's counters once a second until killed: a
+# line "T <epoch seconds>" then `weirctl --json stats`. One weirctl call a
+# second (a few ms of core 0) is all it costs the generator.
+pkt_sample_load() {
+	while :; do
+		echo "T $(date +%s.%N)" >>"$2"
+		"$WEIRCTL" --socket "$1" --json stats >>"$2" 2>/dev/null
+		sleep 1
+	done
+}
+
+# pkt_busy SAMPLES — weir's worker load while it forwarded flat out: the median
+# busy fraction (busy seconds / elapsed) of the one-second intervals whose RX
+# rate was within 10 % of the run's highest. Near 1: weir's core was the limit;
+# well below 1: the generator was.
+pkt_busy() {
+	python3 - "$1" <<'PYEOF'
+import json, statistics, sys
+dec, pts, t = json.JSONDecoder(), [], None
+text = open(sys.argv[1]).read()
+i = 0
+while i < len(text):
+    if text.startswith("T ", i):
+        end = text.index("\n", i)
+        t = float(text[i + 2:end]); i = end + 1; continue
+    if text[i].isspace():
+        i += 1; continue
+    try:
+        obj, i = dec.raw_decode(text, i)
+    except ValueError:
+        break
+    w = (obj.get("workers") or [{}])[0]
+    if t is not None and w.get("busy_seconds") is not None:
+        pts.append((t, w["busy_seconds"], w["rx_packets"]))
+iv = [((b2 - b1) / (t2 - t1), (r2 - r1) / (t2 - t1)) for (t1, b1, r1), (t2, b2, r2) in zip(pts, pts[1:]) if t2 > t1]
+top = max((r for _, r in iv), default=0)
+busy = [b for b, r in iv if top > 0 and r >= 0.9 * top]
+print(round(statistics.median(busy), 3) if busy else "null")
+PYEOF
+}
+
 # pkt_summary KIND JSON — one progress line for a weir_pktgen report.
 pkt_summary() {
 	python3 - "$@" <<'PYEOF'
@@ -190,12 +231,24 @@ pkt_generate() {
 		--dst-mac "$GEN_DST_MAC" --linger 60 $(pkt_backend_args) >"$json" 2>"$log" &
 	gen=$!
 	BENCH_PIDS+=("$gen")
+	local sampler= samples=$BENCH_DIR/load-$name-$kind.txt
+	if [ "$kind" = weir ]; then
+		rm -f "$samples"
+		pkt_sample_load "$BENCH_DIR/weir-dpdk.sock" "$samples" &
+		sampler=$!
+		BENCH_PIDS+=("$sampler")
+	fi
 	for ((i = 0; i < 10 * (BENCH_SECONDS + 120); i++)); do
 		grep -q '^{' "$json" 2>/dev/null && break
 		kill -0 "$gen" 2>/dev/null || break
 		sleep 0.1
 	done
 	out=$(grep -m1 '^{' "$json")
+	local busy=null
+	if [ -n "$sampler" ]; then
+		end_pid "$sampler"
+		busy=$(pkt_busy "$samples")
+	fi
 	[ -n "$out" ] && [ -n "${GEN_BEFORE_STOP:-}" ] && $GEN_BEFORE_STOP
 	[ -n "${DUT_PID:-}" ] && end_pid "$DUT_PID"
 	DUT_PID=
@@ -205,9 +258,13 @@ pkt_generate() {
 		grep -v '^EAL' "$log" | tail -5 >&2
 		return 1
 	fi
-	record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(part="packet", scenario=sys.argv[2], dut=sys.argv[3], dut_name=sys.argv[4]); print(json.dumps(r))' \
-		"$out" "$name" "$kind" "$DUT_NAME")"
+	record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(part="packet", scenario=sys.argv[2], dut=sys.argv[3], dut_name=sys.argv[4], dut_busy=json.loads(sys.argv[5])); print(json.dumps(r))' \
+		"$out" "$name" "$kind" "$DUT_NAME" "$busy")"
 	pkt_summary "$kind" "$out"
+	if [ "$busy" != null ]; then
+		note "             weir's worker busy $busy of the time at its peak rate"
+	fi
+	return 0
 }
 
 # pkt_scenario NAME TRAFFIC FLOWS SIZE RATE — the ceiling, then weir, same
