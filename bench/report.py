@@ -68,6 +68,14 @@ def lat(r):
     return f"{l['p50'] / 1000:.1f} / {l['p99'] / 1000:.1f} / {l['p999'] / 1000:.1f}"
 
 
+def busy(r):
+    """weir's worker load at its peak rate (DPDK engine: busy seconds / elapsed)."""
+    b, n = r.get("dut_busy"), r.get("dut_burst")
+    if not isinstance(b, (int, float)):
+        return "—"
+    return f"{100 * b:.0f} %" + (f", {n:.1f}/poll" if isinstance(n, (int, float)) else "")
+
+
 def packet_table(rows, scenarios, ceiling_dut, weir_dut):
     out = []
     for s in scenarios:
@@ -76,14 +84,14 @@ def packet_table(rows, scenarios, ceiling_dut, weir_dut):
             continue
         if not w or w.get("unavailable"):
             out.append(f"| {SCENARIOS.get(s, s)} | {c['flows']:,} | {mpps(rows, c, s)} | "
-                       "not available in this build | | | | | | |")
+                       "not available in this build | | | | | | | |")
             continue
         ratio = w["forwarded_mpps"] / c["forwarded_mpps"] if c["forwarded_mpps"] else 0
         target = TARGETS.get(s) if ceiling_dut == "ceiling" else None
         verdict = "" if target is None else (f"≥ {target}: **met**" if ratio >= target
                                               else f"≥ {target}: **missed**")
         out.append(f"| {SCENARIOS.get(s, s)} | {w['flows']:,} | {mpps(rows, c, s)} | {mpps(rows, w, s)} | "
-                   f"**{ratio:.2f}** | {verdict} | {100 * c['loss']:.2f} / {100 * w['loss']:.2f} | "
+                   f"**{ratio:.2f}** | {verdict} | {busy(w)} | {100 * c['loss']:.2f} / {100 * w['loss']:.2f} | "
                    f"{lat(c)} | {lat(w)} | {checks(w)}; weir drops: {weir_drops(rows, s)} |")
     return out
 
@@ -218,18 +226,22 @@ def main():
            f"Generator weir_pktgen on core 0, device on core 1. Ceiling: {ceil_name}"
            + (" (dpdk-testpmd is not installed here; weir_macswap does what its macswap engine does, "
               "with weir's port set-up)" if ceil_name == "weir_macswap" else "") + ".", "",
-           "Mpps: median forwarded (range over the runs); ratio of the medians; loss: offered frames that "
-           "did not come back (median run).", "",
-           "| traffic | flows | ceiling Mpps | weir Mpps | weir / ceiling | target | loss % ceiling / weir "
+           "Mpps: median forwarded (range over the runs); ratio of the medians; weir busy: the share of "
+           "time weir's worker spent on polls that found packets, while it forwarded at its peak rate "
+           "(weir_worker_busy_seconds_total), and the packets each of those polls found (at most 32): "
+           "busy near 100 % with full bursts means weir's core is the limit; loss: offered frames that did not come back (median run).", "",
+           "| traffic | flows | ceiling Mpps | weir Mpps | weir / ceiling | target | weir busy "
+           "| loss % ceiling / weir "
            "| ceiling latency µs p50/p99/p99.9 | weir latency µs p50/p99/p99.9 | weir's replies checked |",
-           "|---|---|---|---|---|---|---|---|---|---|"] + dpdk
+           "|---|---|---|---|---|---|---|---|---|---|---|"] + dpdk
     xdp = packet_table(rows, ["xdp-64"], "xdp-ceiling", "weir-xdp")
     if xdp:
         md += ["", "## Packets: XDP engine on a veth pair", "",
                "Generator weir_pktgen over AF_XDP on one end; on the other, xdp_tx.bpf.o (swap MACs, XDP_TX) "
                "as the ceiling, then weir's XDP engine.", "",
-               "| traffic | flows | XDP_TX Mpps | weir XDP Mpps | weir / XDP_TX | | loss % | XDP_TX latency µs | "
-               "weir latency µs | weir's replies checked |", "|---|---|---|---|---|---|---|---|---|---|"] + xdp
+               "| traffic | flows | XDP_TX Mpps | weir XDP Mpps | weir / XDP_TX | | weir busy | loss % | "
+               "XDP_TX latency µs | weir latency µs | weir's replies checked |",
+               "|---|---|---|---|---|---|---|---|---|---|---|"] + xdp
     tcp = tcp_table(rows)
     if tcp:
         md += ["", "## Real TCP in the namespace lab (wrk, iperf3)", "",

@@ -168,10 +168,12 @@ pkt_sample_load() {
 	done
 }
 
-# pkt_busy SAMPLES — weir's worker load while it forwarded flat out: the median
-# busy fraction (busy seconds / elapsed) of the one-second intervals whose RX
-# rate was within 10 % of the run's highest. Near 1: weir's core was the limit;
-# well below 1: the generator was.
+# pkt_busy SAMPLES — weir's worker load while it forwarded at its peak: over
+# the one-second intervals whose RX rate was within 10 % of the run's highest,
+# the median busy fraction (busy seconds / elapsed) and packets per busy poll
+# (the burst size, at most 32), as "BUSY BURST" or "null null". A worker that
+# cannot keep up is busy nearly all the time AND finds full bursts; one that
+# keeps up but is kept busy by a steady trickle finds bursts of a few packets.
 pkt_busy() {
 	python3 - "$1" <<'PYEOF'
 import json, statistics, sys
@@ -190,11 +192,15 @@ while i < len(text):
         break
     w = (obj.get("workers") or [{}])[0]
     if t is not None and w.get("busy_seconds") is not None:
-        pts.append((t, w["busy_seconds"], w["rx_packets"]))
-iv = [((b2 - b1) / (t2 - t1), (r2 - r1) / (t2 - t1)) for (t1, b1, r1), (t2, b2, r2) in zip(pts, pts[1:]) if t2 > t1]
-top = max((r for _, r in iv), default=0)
-busy = [b for b, r in iv if top > 0 and r >= 0.9 * top]
-print(round(statistics.median(busy), 3) if busy else "null")
+        pts.append((t, w["busy_seconds"], w["rx_packets"], w["polls"] - w["empty_polls"]))
+iv = [((b2 - b1) / (t2 - t1), (r2 - r1) / (t2 - t1), (r2 - r1) / max(1, p2 - p1))
+      for (t1, b1, r1, p1), (t2, b2, r2, p2) in zip(pts, pts[1:]) if t2 > t1]
+top = max((v[1] for v in iv), default=0)
+peak = [v for v in iv if top > 0 and v[1] >= 0.9 * top]
+if peak:
+    print(round(statistics.median(v[0] for v in peak), 3), round(statistics.median(v[2] for v in peak), 1))
+else:
+    print("null null")
 PYEOF
 }
 
@@ -244,10 +250,10 @@ pkt_generate() {
 		sleep 0.1
 	done
 	out=$(grep -m1 '^{' "$json")
-	local busy=null
+	local busy=null burst=null
 	if [ -n "$sampler" ]; then
 		end_pid "$sampler"
-		busy=$(pkt_busy "$samples")
+		read -r busy burst <<<"$(pkt_busy "$samples")"
 	fi
 	[ -n "$out" ] && [ -n "${GEN_BEFORE_STOP:-}" ] && $GEN_BEFORE_STOP
 	[ -n "${DUT_PID:-}" ] && end_pid "$DUT_PID"
@@ -258,11 +264,11 @@ pkt_generate() {
 		grep -v '^EAL' "$log" | tail -5 >&2
 		return 1
 	fi
-	record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(part="packet", scenario=sys.argv[2], dut=sys.argv[3], dut_name=sys.argv[4], dut_busy=json.loads(sys.argv[5])); print(json.dumps(r))' \
-		"$out" "$name" "$kind" "$DUT_NAME" "$busy")"
+	record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(part="packet", scenario=sys.argv[2], dut=sys.argv[3], dut_name=sys.argv[4], dut_busy=json.loads(sys.argv[5]), dut_burst=json.loads(sys.argv[6])); print(json.dumps(r))' \
+		"$out" "$name" "$kind" "$DUT_NAME" "$busy" "$burst")"
 	pkt_summary "$kind" "$out"
 	if [ "$busy" != null ]; then
-		note "             weir's worker busy $busy of the time at its peak rate"
+		note "             weir's worker at its peak rate: busy $busy of the time, $burst packets per busy poll"
 	fi
 	return 0
 }
