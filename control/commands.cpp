@@ -139,7 +139,10 @@ void register_edits(control_socket &s, command_host &h)
 {
 	s.on("vip_add", [&h](const json &req) {
 		vip_spec spec{text_field(req, "name"), text_field(req, "endpoint"),
-		              optional_text(req, "scheduler"), optional_text(req, "forwarding")};
+		              optional_text(req, "scheduler"), optional_text(req, "forwarding"),
+		              optional_text(req, "health")};
+		if (req.contains("health_port") && !req["health_port"].is_null())
+			spec.health_port = int_field(req, "health_port");
 		return publish(h, add_vip(h.live(), spec), "vip add " + spec.name, spec.name);
 	});
 	s.on("vip_del", [&h](const json &req) {

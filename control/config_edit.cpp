@@ -164,11 +164,18 @@ result<validated> add_vip(const config &live, const vip_spec &spec)
 		text += "scheduler = " + quote(*spec.scheduler) + "\n";
 	if (spec.forwarding)
 		text += "forwarding = " + quote(*spec.forwarding) + "\n";
+	if (spec.health || spec.health_port)
+		text += "[vip.health]\n";
+	if (spec.health)
+		text += "kind = " + quote(*spec.health) + "\n";
+	if (spec.health_port)
+		text += "port = " + std::to_string(*spec.health_port) + "\n";
 	if (spec.name.find_first_of("\"\\\n") != std::string::npos ||
 	    e->address.find_first_of("\"\\\n") != std::string::npos ||
 	    e->protocol.find_first_of("\"\\\n") != std::string::npos ||
 	    (spec.scheduler && spec.scheduler->find_first_of("\"\\\n") != std::string::npos) ||
-	    (spec.forwarding && spec.forwarding->find_first_of("\"\\\n") != std::string::npos))
+	    (spec.forwarding && spec.forwarding->find_first_of("\"\\\n") != std::string::npos) ||
+	    (spec.health && spec.health->find_first_of("\"\\\n") != std::string::npos))
 		return error{"quotes, backslashes and newlines are not allowed in names and values"};
 	return load_back(live, text, spec.name);
 }

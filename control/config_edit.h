@@ -58,6 +58,8 @@ struct vip_spec {
 	std::string endpoint;  // ADDR:PORT/PROTO
 	std::optional<std::string> scheduler;  // default: the file's default
 	std::optional<std::string> forwarding;
+	std::optional<std::string> health = {};  // [vip.health] kind
+	std::optional<int64_t> health_port = {};  // [vip.health] port: needed by a port-0 VIP
 };
 
 result<validated> add_vip(const config &live, const vip_spec &spec);

@@ -40,8 +40,8 @@ CLI::App *sub(CLI::App &parent, const std::string &name, const std::string &help
 
 struct cli_values {
 	std::string name, endpoint, vip, address, src, dst, proto, path;
-	std::optional<std::string> scheduler, forwarding;
-	std::optional<int64_t> weight;
+	std::optional<std::string> scheduler, forwarding, health;
+	std::optional<int64_t> weight, health_port;
 	int64_t new_weight = 0;
 };
 
@@ -59,12 +59,19 @@ void add_vip_commands(CLI::App &app, cli_values &v, std::vector<command> &out)
 	        ->required();
 	add->add_option("--scheduler", v.scheduler, "maglev | maglev_src | wrr | least_conn");
 	add->add_option("--forwarding", v.forwarding, "ipip | gue | l2dsr");
+	add->add_option("--health", v.health, "tcp | http | udp | none: the health check's kind");
+	add->add_option("--health-port", v.health_port,
+	                "the port to probe (required for a VIP of every port, :0)");
 	out.push_back({add, [&v] {
 		               json r{{"cmd", "vip_add"}, {"name", v.name}, {"endpoint", v.endpoint}};
 		               if (v.scheduler)
 			               r["scheduler"] = *v.scheduler;
 		               if (v.forwarding)
 			               r["forwarding"] = *v.forwarding;
+		               if (v.health)
+			               r["health"] = *v.health;
+		               if (v.health_port)
+			               r["health_port"] = *v.health_port;
 		               return r;
 	               }});
 	CLI::App *del = sub(*vip, "del", "delete a VIP and its backends");

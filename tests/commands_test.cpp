@@ -214,6 +214,21 @@ TEST_F(commands_test, edits_publish_and_invalid_edits_change_nothing)
 	ASSERT_TRUE(r["ok"].get<bool>()) << r;
 	EXPECT_EQ(r["changed"]["vips_added"], json::array({"web6"}));
 	EXPECT_EQ(r["warnings"].size(), 1u) << "no backends yet: " << r;
+	// A VIP of every port needs the port its health check probes.
+	r = call({{"cmd", "vip_add"}, {"name", "all"}, {"endpoint", "10.10.1.7:0/tcp"}});
+	EXPECT_FALSE(r["ok"].get<bool>());
+	EXPECT_NE(r["error"].get<std::string>().find("health.port"), std::string::npos) << r;
+	r = call({{"cmd", "vip_add"},
+	          {"name", "all"},
+	          {"endpoint", "10.10.1.7:0/tcp"},
+	          {"health", "http"},
+	          {"health_port", 8080}});
+	ASSERT_TRUE(r["ok"].get<bool>()) << r;
+	ASSERT_EQ(host->live().vips.back().name, "all");
+	EXPECT_EQ(host->live().vips.back().health.port, 8080);
+	EXPECT_EQ(config_toml(host->live()).find("port = 8080") != std::string::npos, true);
+	r = call({{"cmd", "vip_del"}, {"name", "all"}});
+	ASSERT_TRUE(r["ok"].get<bool>()) << r;
 	json vips = call({{"cmd", "vip_list"}})["vips"];
 	ASSERT_EQ(vips.size(), 3u);
 	EXPECT_EQ(vips[2]["endpoint"], "[fd00:1::1]:443/tcp");
