@@ -38,6 +38,18 @@ def spread(rows, scenario, dut):
     return f"{min(v):.2f}–{max(v):.2f}" if len(v) > 1 else ""
 
 
+def varied(rows, scenario, dut):
+    """Fastest over slowest run of a device in a scenario (1.0 for one run)."""
+    v = [r["forwarded_mpps"] for r in rows if r.get("part") == "packet" and r.get("scenario") == scenario
+         and r.get("dut") == dut and r.get("forwarded_mpps")]
+    return max(v) / min(v) if len(v) > 1 else 1.0
+
+
+# Runs of one device further apart than this mean the host was busy with
+# something else: the verdict says so rather than pass as a clean result.
+NOISY = 1.15
+
+
 def checks(r):
     bad = sum(r.get("invalid", {}).values()) - r.get("invalid", {}).get("not_ours", 0)
     parts = [f"{bad} bad"]
@@ -90,6 +102,9 @@ def packet_table(rows, scenarios, ceiling_dut, weir_dut):
         target = TARGETS.get(s) if ceiling_dut == "ceiling" else None
         verdict = "" if target is None else (f"≥ {target}: **met**" if ratio >= target
                                               else f"≥ {target}: **missed**")
+        vary = max(varied(rows, s, ceiling_dut), varied(rows, s, weir_dut))
+        if vary > NOISY:
+            verdict += f" (runs varied {vary:.2f}×: a busy host, the ratio is uncertain)"
         out.append(f"| {SCENARIOS.get(s, s)} | {w['flows']:,} | {mpps(rows, c, s)} | {mpps(rows, w, s)} | "
                    f"**{ratio:.2f}** | {verdict} | {busy(w)} | {100 * c['loss']:.2f} / {100 * w['loss']:.2f} | "
                    f"{lat(c)} | {lat(w)} | {checks(w)}; weir drops: {weir_drops(rows, s)} |")
