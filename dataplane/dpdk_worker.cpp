@@ -28,24 +28,33 @@ constexpr uint64_t sweep_period_s = 2;
 // the kernel sends nothing. 50 us is nothing to ARP, NDP or a health check.
 constexpr uint64_t tap_poll_us = 50;
 
-// Sends what the queue takes; frees and counts the rest.
-void flush(uint16_t port, uint16_t queue, rte_mbuf **m, uint16_t n, worker_counters &c, bool forwarded)
+// What the pipeline counted a frame as, before it was sent.
+enum class sent_as : uint8_t { forwarded, passed, icmp_reply };
+
+// Sends what the queue takes; frees and counts the rest. A forwarded or passed
+// frame that does not fit becomes a tx_full drop, so that received = forwarded
+// + passed + dropped still holds. An ICMP error weir wrote in place of a packet
+// was already that packet's drop (mtu_exceeded): it only leaves icmp_sent.
+void flush(uint16_t port, uint16_t queue, rte_mbuf **m, const sent_as *what, uint16_t n, worker_counters &c)
 {
 	uint16_t sent = n ? rte_eth_tx_burst(port, queue, m, n) : 0;
-	if (sent == n)
-		return;
-	// The pipeline counted these as forwarded or passed; they are drops now, so
-	// that received = forwarded + passed + dropped still holds.
 	for (uint16_t i = sent; i < n; i++) {
-		if (forwarded) {
+		switch (what[i]) {
+		case sent_as::forwarded:
 			c.tx_bytes.sub(m[i]->pkt_len);
 			c.tx_packets.sub(1);
-		} else {
+			c.drops[WEIR_DROP_tx_full].inc();
+			break;
+		case sent_as::passed:
 			c.pass_packets.sub(1);
+			c.drops[WEIR_DROP_tx_full].inc();
+			break;
+		case sent_as::icmp_reply:
+			c.icmp_sent.sub(1);
+			break;
 		}
 		rte_pktmbuf_free(m[i]);
 	}
-	c.drops[WEIR_DROP_tx_full].add(n - sent);
 }
 
 // Runs the pipeline over single-segment frames; chained mbufs (larger than one
@@ -55,6 +64,7 @@ void process_burst(dpdk_engine::worker &w, const snapshot &s, rte_mbuf **rx, uin
 	frame frames[burst];
 	rte_mbuf *mine[burst];
 	rte_mbuf *to_port[burst], *to_tap[burst];
+	sent_as port_as[burst], tap_as[burst];
 	uint8_t verdicts[burst];
 	uint16_t k = 0, np = 0, nt = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -63,6 +73,7 @@ void process_burst(dpdk_engine::worker &w, const snapshot &s, rte_mbuf **rx, uin
 			w.counters.rx_packets.inc();
 			w.counters.rx_bytes.add(m->pkt_len);
 			w.counters.pass_packets.inc();
+			tap_as[nt] = sent_as::passed;
 			to_tap[nt++] = m;
 			continue;
 		}
@@ -78,18 +89,20 @@ void process_burst(dpdk_engine::worker &w, const snapshot &s, rte_mbuf **rx, uin
 			m->data_off = uint16_t(frames[i].data - static_cast<uint8_t *>(m->buf_addr));
 			m->data_len = uint16_t(frames[i].len);
 			m->pkt_len = frames[i].len;
+			port_as[np] = frames[i].icmp_reply ? sent_as::icmp_reply : sent_as::forwarded;
 			to_port[np++] = m;
 			break;
 		case WEIR_VERDICT_PASS:
+			tap_as[nt] = sent_as::passed;
 			to_tap[nt++] = m;
 			break;
 		default:
 			rte_pktmbuf_free(m);
 		}
 	}
-	flush(w.port, uint16_t(w.index), to_port, np, w.counters, true);
+	flush(w.port, uint16_t(w.index), to_port, port_as, np, w.counters);
 	if (w.tap != UINT16_MAX)
-		flush(w.tap, uint16_t(w.index), to_tap, nt, w.counters, false);
+		flush(w.tap, uint16_t(w.index), to_tap, tap_as, nt, w.counters);
 	else
 		rte_pktmbuf_free_bulk(to_tap, nt);
 }

@@ -399,6 +399,7 @@ uint8_t pipeline::too_big(const snapshot &s, packet &p, frame &f, uint32_t overh
 		weir_write_icmp6_too_big(f.data + l2, pkt.key.daddr, pkt.key.saddr, mtu < 1280 ? 1280 : mtu,
 		                         quote);
 	f.len = l2 + push + quote;
+	f.icmp_reply = true;
 	_ctr.icmp_sent.inc();
 	_ctr.drops[WEIR_DROP_mtu_exceeded].inc();
 	return WEIR_VERDICT_TX;

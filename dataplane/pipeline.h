@@ -27,6 +27,10 @@ struct frame {
 	uint8_t *data;
 	uint32_t len;
 	uint32_t headroom;
+	// Set by the pipeline on a TX verdict when the frame is an ICMP error weir
+	// wrote in place of the packet: counted as that packet's drop (mtu_exceeded)
+	// and in icmp_sent, not as forwarded.
+	bool icmp_reply = false;
 };
 
 class pipeline {

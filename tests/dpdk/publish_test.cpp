@@ -1,9 +1,11 @@
-// publish_test.cpp — snapshot publication under traffic (dpdk suite): a DPDK
-// worker forwards flows through a ring-backed port while the control thread
-// publishes 1,000 snapshots, alternating the VIP's weights. Every packet must come
-// out (none lost), encapsulated to the backend its flow was first given (none
-// misrouted), and no worker may read a snapshot after it was freed (freed
-// snapshots are overwritten before release, so a late reader would misroute).
+// publish_test.cpp — a DPDK worker on a ring-backed port (dpdk suite).
+// Snapshot publication under traffic: the control thread publishes 1,000
+// snapshots, alternating the VIP's weights, while the worker forwards flows.
+// Every packet must come out (none lost), encapsulated to the backend its flow
+// was first given (none misrouted), and no worker may read a snapshot after it
+// was freed (freed snapshots are overwritten before release, so a late reader
+// would misroute). And a full TX queue: what did not fit is counted once, and
+// the counters still add up.
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -15,6 +17,7 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,33 +50,57 @@ bool eal_up()
 	return up;
 }
 
+// A one-worker DPDK engine on a port made of two rings: `in` is what the port
+// receives, `out` what it sends. Names are prefixed with `tag`.
+struct ring_engine {
+	rte_ring *in = nullptr, *out = nullptr;
+	std::unique_ptr<dp::dpdk_engine> engine;
+	ctl::host_facts host;
+	ctl::backend_registry registry;
+
+	// Empty `error` on success.
+	std::string create(const std::string &tag, unsigned in_size, unsigned out_size, uint32_t flows)
+	{
+		if (rte_lcore_count() == 0 && !eal_up())
+			return "EAL initialisation failed";
+		if (rte_lcore_count() < 2)
+			return "needs a worker lcore";
+		int sock = int(rte_socket_id());
+		in = rte_ring_create((tag + "_in").c_str(), in_size, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		out = rte_ring_create((tag + "_out").c_str(), out_size, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!in || !out)
+			return "rings";
+		int port = rte_eth_from_rings((tag + "_port").c_str(), &in, 1, &out, 1, rte_socket_id());
+		char name[RTE_ETH_NAME_MAX_LEN];
+		if (port < 0 || rte_eth_dev_get_name_by_port(uint16_t(port), name) != 0)
+			return "ring port";
+		dp::dpdk_options opt;
+		opt.eal_ready = true;
+		opt.port = name;
+		opt.workers = 1;
+		opt.flow_table_size = flows;
+		opt.exception_path = false;
+		auto e = dp::dpdk_engine::create(opt);
+		if (!e)
+			return e.error_message();
+		engine = std::move(*e);
+		host.port_mac = engine->port_mac();
+		host.resolve = [](const ctl::ip_addr &a) {
+			return ctl::mac_addr{2, 0xbb, 0, 0, 0, a.bytes[3]};
+		};
+		return "";
+	}
+};
+
 TEST(dpdk_publish, thousand_snapshots_under_traffic_lose_and_misroute_nothing)
 {
-	if (rte_lcore_count() == 0 && !eal_up())
-		FAIL() << "EAL initialisation failed";
-	ASSERT_GE(rte_lcore_count(), 2u) << "needs a worker lcore";
-	rte_ring *in = rte_ring_create("pt_in", 4096, int(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	rte_ring *out = rte_ring_create("pt_out", 4096, int(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ASSERT_TRUE(in && out);
-	int port = rte_eth_from_rings("pt_port", &in, 1, &out, 1, rte_socket_id());
-	ASSERT_GE(port, 0);
-	char name[RTE_ETH_NAME_MAX_LEN];
-	ASSERT_EQ(rte_eth_dev_get_name_by_port(uint16_t(port), name), 0);
-
-	dp::dpdk_options opt;
-	opt.eal_ready = true;
-	opt.port = name;
-	opt.workers = 1;
-	opt.flow_table_size = 1 << 16;
-	opt.exception_path = false;
-	auto engine = dp::dpdk_engine::create(opt);
-	ASSERT_TRUE(engine) << engine.error_message();
-	dp::dpdk_engine &e = **engine;
-
-	ctl::host_facts host;
-	host.port_mac = e.port_mac();
-	host.resolve = [](const ctl::ip_addr &a) { return ctl::mac_addr{2, 0xbb, 0, 0, 0, a.bytes[3]}; };
-	ctl::backend_registry registry;
+	ring_engine re;
+	std::string problem = re.create("pt", 4096, 4096, 1 << 16);
+	ASSERT_EQ(problem, "");
+	rte_ring *in = re.in, *out = re.out;
+	dp::dpdk_engine &e = *re.engine;
+	ctl::host_facts &host = re.host;
+	ctl::backend_registry &registry = re.registry;
 	auto build = [&](int a, int b, int c, const dp::snapshot *prev) {
 		auto r = ctl::load_config_text(world(a, b, c), "t.toml");
 		EXPECT_TRUE(r.valid());
@@ -147,6 +174,77 @@ TEST(dpdk_publish, thousand_snapshots_under_traffic_lose_and_misroute_nothing)
 	EXPECT_EQ(received, sent);
 	EXPECT_EQ(misrouted, 0u);
 	EXPECT_EQ(backend_of.size(), size_t(flows));
+}
+
+// The TX ring holds 63 frames and nobody empties it: of 256 packets, forwarded
+// ones and ICMP errors weir writes for oversized ones, most cannot leave. Each
+// frame that did leave is counted as forwarded or in icmp_sent; each packet is
+// forwarded, passed or dropped exactly once (an oversized packet is its
+// mtu_exceeded drop whether or not its ICMP error fitted).
+TEST(dpdk_tx_full, frames_that_do_not_fit_are_counted_once)
+{
+	ring_engine re;
+	std::string problem = re.create("tf", 1024, 64, 1 << 12);
+	ASSERT_EQ(problem, "");
+	rte_ring *in = re.in, *out = re.out;
+	dp::dpdk_engine &e = *re.engine;
+	auto r = ctl::load_config_text(world(1, 2, 3), "t.toml");
+	ASSERT_TRUE(r.valid());
+	ASSERT_TRUE(e.start(ctl::build_snapshot(*r.cfg, re.host, re.registry, nullptr).value()));
+
+	rte_mempool *pool = rte_pktmbuf_pool_create("tf_pool", 2048, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	                                            int(rte_socket_id()));
+	ASSERT_NE(pool, nullptr);
+	constexpr unsigned total = 256;
+	unsigned queued = 0;
+	while (queued < total) {
+		rte_mbuf *m[32];
+		ASSERT_EQ(rte_pktmbuf_alloc_bulk(pool, m, 32), 0);
+		for (unsigned i = 0; i < 32; i++) {
+			unsigned k = queued + i;
+			// Odd packets fill the 1500-byte MTU: with IPIP's 20 bytes they no
+			// longer fit, and DF asks for an ICMP error.
+			test::frame f = test::packet_builder()
+			                        .eth_dst("02:00:00:00:00:02")
+			                        .ipv4("198.18.1." + std::to_string(1 + k % 250), "10.10.1.1")
+			                        .df()
+			                        .tcp(uint16_t(20000 + k), 80)
+			                        .payload(k % 2 ? 1460 : 20)
+			                        .build();
+			std::memcpy(rte_pktmbuf_append(m[i], uint16_t(f.size())), f.data(), f.size());
+		}
+		queued += rte_ring_enqueue_burst(in, reinterpret_cast<void **>(m), 32, nullptr);
+	}
+	for (int i = 0; i < 400 && !rte_ring_empty(in); i++)
+		rte_delay_ms(5);
+	rte_delay_ms(20);
+	e.stop();
+	unsigned left = rte_ring_count(out), replies = 0, forwarded = 0;
+	rte_mbuf *m;
+	while (rte_ring_dequeue(out, reinterpret_cast<void **>(&m)) == 0) {
+		const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+		replies += p[14 + 9] == 1;  // ICMP, back to the client
+		forwarded += p[14 + 9] == 4;  // IPIP, to a backend
+		rte_pktmbuf_free(m);
+	}
+	const dp::worker_counters &c = *e.workers().at(0).counters;
+	uint64_t drops = 0;
+	for (const dp::counter &d : c.drops)
+		drops += d.get();
+	std::cout << "sent " << total << "; out " << left << " (" << forwarded << " forwarded, " << replies
+	          << " ICMP errors); counted rx " << c.rx_packets.get() << ", tx " << c.tx_packets.get()
+	          << ", icmp_sent " << c.icmp_sent.get() << ", mtu_exceeded "
+	          << c.drops[WEIR_DROP_mtu_exceeded].get() << ", tx_full " << c.drops[WEIR_DROP_tx_full].get()
+	          << "\n";
+	EXPECT_EQ(left, 63u) << "the TX ring should have filled";
+	EXPECT_GT(forwarded, 0u);
+	EXPECT_GT(replies, 0u);
+	EXPECT_EQ(c.rx_packets.get(), total);
+	EXPECT_EQ(c.tx_packets.get(), forwarded);
+	EXPECT_EQ(c.icmp_sent.get(), replies);
+	EXPECT_EQ(c.drops[WEIR_DROP_mtu_exceeded].get(), total / 2);
+	EXPECT_EQ(c.drops[WEIR_DROP_tx_full].get(), total / 2 - forwarded);
+	EXPECT_EQ(c.rx_packets.get(), c.tx_packets.get() + c.pass_packets.get() + drops);
 }
 
 }  // namespace
