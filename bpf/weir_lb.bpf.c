@@ -396,7 +396,16 @@ int weir_lb(struct xdp_md *ctx)
 	struct weir_lb_pkt *p = &scratch->p;
 	__builtin_memset(p, 0, sizeof(*p));
 	p->generation = state->generation & 1;
-	p->now = state->fixed_now ? state->fixed_now : (__u32)(bpf_ktime_get_ns() / 1000000000ull);
+	if (state->fixed_now) {
+		p->now = state->fixed_now;
+	} else {
+		__u64 ns = bpf_ktime_get_ns();
+		if (ns >= scratch->second_ends_ns) {
+			scratch->second = (__u32)(ns / 1000000000ull);
+			scratch->second_ends_ns = ((__u64)scratch->second + 1) * 1000000000ull;
+		}
+		p->now = scratch->second;
+	}
 	weir_count(WEIR_XDP_RX_PACKETS, 1);
 	weir_count(WEIR_XDP_RX_BYTES, (__u64)(end - data));
 	int verdict = weir_lb_decide(ctx, p);

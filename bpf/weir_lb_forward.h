@@ -51,6 +51,11 @@ struct weir_lb_pkt {
  * call chain) cannot hold it. A CPU runs one XDP program at a time to the end,
  * so the entry is the running packet's alone. */
 struct weir_lb_scratch {
+	/* The coarse clock, per CPU: the second, and the time it ends. One division
+	 * a second instead of one per packet (as the DPDK worker's clock). */
+	__u64 second_ends_ns;
+	__u32 second;
+	__u32 pad;
 	struct weir_lb_pkt p;
 	__u8 l2[WEIR_LB_L2_MAX + 2]; /* the L2 header while the frame grows */
 	__u8 mac[6]; /* the next hop's */
