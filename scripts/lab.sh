@@ -473,8 +473,8 @@ lab_reload() {
 	kill -HUP "$LAB_WEIR_PID"
 }
 
-# _lab_end PID — SIGTERM, then SIGKILL after 5 s.
-_lab_end() {
+# lab_end_pid PID — SIGTERM, then SIGKILL after 5 s; waits for it.
+lab_end_pid() {
 	local pid=$1 i
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for ((i = 0; i < 50; i++)); do
@@ -491,9 +491,9 @@ _lab_end() {
 lab_down() {
 	local pid ns i
 	# weir first: it stops its port and removes its socket.
-	[ -n "$LAB_WEIR_PID" ] && _lab_end "$LAB_WEIR_PID"
+	[ -n "$LAB_WEIR_PID" ] && lab_end_pid "$LAB_WEIR_PID"
 	for ((i = ${#LAB_PIDS[@]} - 1; i >= 0; i--)); do
-		_lab_end "${LAB_PIDS[i]}"
+		lab_end_pid "${LAB_PIDS[i]}"
 	done
 	LAB_PIDS=()
 	LAB_WEIR_PID=

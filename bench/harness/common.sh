@@ -3,7 +3,8 @@
 # lines, the run's temporary directory and namespaces, the result records, CPU
 # accounting from /proc, and starting/ending the processes this run owns.
 # Sourced by scripts/bench; every process and namespace it creates is recorded and
-# removed by bench_cleanup (on EXIT).
+# removed by bench_cleanup (on EXIT). Processes end through lab_end_pid
+# (scripts/lab.sh, which scripts/bench also sources).
 
 BENCH_PIDS=()        # started by this run
 BENCH_NAMESPACES=()  # created by this run
@@ -35,23 +36,10 @@ spawn() {
 	BENCH_PIDS+=("$SPAWNED")
 }
 
-# end_pid PID — SIGTERM, SIGKILL after 5 s; waits for it.
-end_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
-
 bench_cleanup() {
 	local i ns
 	for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
-		end_pid "${BENCH_PIDS[i]}"
+		lab_end_pid "${BENCH_PIDS[i]}"
 	done
 	BENCH_PIDS=()
 	for ns in "${BENCH_NAMESPACES[@]}"; do

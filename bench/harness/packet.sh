@@ -252,13 +252,13 @@ pkt_generate() {
 	out=$(grep -m1 '^{' "$json")
 	local busy=null burst=null
 	if [ -n "$sampler" ]; then
-		end_pid "$sampler"
+		lab_end_pid "$sampler"
 		read -r busy burst <<<"$(pkt_busy "$samples")"
 	fi
 	[ -n "$out" ] && [ -n "${GEN_BEFORE_STOP:-}" ] && $GEN_BEFORE_STOP
-	[ -n "${DUT_PID:-}" ] && end_pid "$DUT_PID"
+	[ -n "${DUT_PID:-}" ] && lab_end_pid "$DUT_PID"
 	DUT_PID=
-	end_pid "$gen"
+	lab_end_pid "$gen"
 	if [ -z "$out" ]; then
 		warn "weir_pktgen failed ($name, $kind):"
 		grep -v '^EAL' "$log" | tail -5 >&2
