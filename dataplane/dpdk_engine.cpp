@@ -310,8 +310,7 @@ std::optional<tracked_flow> dpdk_engine::find_flow(uint32_t hash, uint32_t sig) 
 	uint32_t now = uint32_t(rte_get_timer_cycles() / rte_get_timer_hz());
 	for (size_t i = 0; i < _workers.size(); i++)
 		if (auto e = _workers[i]->flows->peek(hash, sig, now))
-			return tracked_flow{e->backend_ref, e->expires - now, unsigned(i),
-			                    e->state == flow_state::tcp_closing};
+			return tracked_flow::of(*e, now, unsigned(i));
 	return std::nullopt;
 }
 

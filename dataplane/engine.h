@@ -33,6 +33,12 @@ struct tracked_flow {
 	uint32_t expires_in = 0;  // seconds left before the entry expires
 	unsigned worker = 0;  // index in workers() of the worker holding it; 0 where tracking is shared
 	bool closing = false;  // FIN or RST seen: a new connection (SYN) on its 5-tuple is scheduled anew
+
+	// A live entry of a flow_table as read at `now`.
+	static tracked_flow of(const flow_entry &e, uint32_t now, unsigned worker)
+	{
+		return {e.backend_ref, e.expires - now, worker, e.state == flow_state::tcp_closing};
+	}
 };
 
 class engine {

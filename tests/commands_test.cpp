@@ -22,6 +22,7 @@
 #include "config_save.h"
 #include "packet_builder.h"
 #include "pipeline.h"
+#include "pipeline_host.h"
 #include "process_usage.h"
 #include "snapshot_builder.h"
 #include "unix_client.h"
@@ -62,38 +63,11 @@ const std::string base_file =
         "  [[vip.backend]]\n  address = \"10.10.0.31\"\n";
 
 // The daemon's state and its apply(), with one pipeline as the only worker.
-class test_host : public command_host {
+class test_host : public test::pipeline_host {
 public:
 	explicit test_host(const std::string &file)
-	    : _flows(dp::flow_table::create(1 << 12).value()), _pipe(*_flows, _counters)
-	{
-		_host.resolve = [](const ip_addr &a) { return mac_addr{2, 0xbb, 0, 0, 0, a.bytes[3]}; };
-		config_report r = load_config(file);
-		if (!r.valid())
-			throw std::runtime_error("bad test file");
-		_cfg = *r.cfg;
-		_snap = build_snapshot(_cfg, _host, _registry, nullptr).value();
-	}
-
-	const config &live() const override { return _cfg; }
-	const dp::snapshot &snapshot() const override { return *_snap; }
-	std::vector<dp::worker_view> workers() const override { return {{0, &_counters, _flows.get()}}; }
-	std::optional<dp::tracked_flow> find_flow(uint32_t hash, uint32_t sig) const override
-	{
-		auto e = _flows->peek(hash, sig, now);
-		if (!e)
-			return std::nullopt;
-		return dp::tracked_flow{e->backend_ref, e->expires - now, 0};
-	}
-	status apply(config next, const std::string &) override
-	{
-		auto s = build_snapshot(next, _host, _registry, _snap.get());
-		if (!s)
-			return error{s.error_message()};
-		_cfg = std::move(next);
-		_snap = *s;
-		return ok();
-	}
+	    : pipeline_host(file, 1 << 12, now), _pipe(*_flows, _counters)
+	{}
 
 	// The backend's last address byte the pipeline sends a frame to; -1 if none.
 	int send(const test::frame &in)
@@ -107,12 +81,6 @@ public:
 	}
 
 private:
-	config _cfg;
-	host_facts _host;
-	backend_registry _registry;
-	std::shared_ptr<const dp::snapshot> _snap;
-	std::unique_ptr<dp::flow_table> _flows;
-	dp::worker_counters _counters;
 	dp::pipeline _pipe;
 };
 

@@ -78,8 +78,7 @@ struct worker {
 			auto e = flows->peek(hash, sig, now);
 			if (!e)
 				return std::nullopt;
-			return dp::tracked_flow{e->backend_ref, e->expires - now, 0,
-			                        e->state == dp::flow_state::tcp_closing};
+			return dp::tracked_flow::of(*e, now, 0);
 		};
 	}
 };

@@ -1,8 +1,8 @@
 // fuzz_control.cpp — libFuzzer target over the control protocol: request lines
 // through control_socket::dispatch to every command of register_commands()
-// (control/commands.h), over a command_host made of the parts the daemon uses —
-// the configuration loader, the snapshot builder and backend registry, a flow
-// table. Built with clang (ASan + UBSan) by tests/fuzz/meson.build; one process,
+// (control/commands.h), over test::pipeline_host (tests/pipeline_host.h): the
+// configuration loader, snapshot builder and backend registry the daemon uses,
+// and a flow table. Built with clang (ASan + UBSan) by tests/fuzz/meson.build; one process,
 // one thread.
 //
 // Input: up to max_lines request lines, served in order by a host freshly loaded
@@ -16,14 +16,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "commands.h"
 #include "control_socket.h"
-#include "flow_table.h"
-#include "snapshot_builder.h"
+#include "pipeline_host.h"
 
 namespace {
 
@@ -47,49 +45,6 @@ const char *const base_file =
         "[[vip]]\nname = \"web6\"\naddress = \"fd00:1::1\"\nport = 443\nscheduler = \"wrr\"\n"
         "forwarding = \"l2dsr\"\ntable_size = 1009\n"
         "  [[vip.backend]]\n  address = \"fd00:10::21\"\n  mac = \"02:00:00:00:00:21\"\n";
-
-// The running state of weir as the commands see it, without an engine: the
-// snapshot is built and published exactly as the daemon does, nobody forwards.
-class fuzz_host : public command_host {
-public:
-	explicit fuzz_host(const std::string &file) : _flows(dp::flow_table::create(1 << 10).value())
-	{
-		_host.resolve = [](const ip_addr &a) { return mac_addr{2, 0xbb, 0, 0, 0, a.bytes[3]}; };
-		config_report r = load_config(file);
-		if (!r.valid())
-			throw std::runtime_error("fuzz_control: the base configuration does not load");
-		_cfg = std::move(*r.cfg);
-		_snap = build_snapshot(_cfg, _host, _registry, nullptr).value();
-	}
-
-	const config &live() const override { return _cfg; }
-	const dp::snapshot &snapshot() const override { return *_snap; }
-	std::vector<dp::worker_view> workers() const override { return {{0, &_counters, _flows.get()}}; }
-	std::optional<dp::tracked_flow> find_flow(uint32_t hash, uint32_t sig) const override
-	{
-		auto e = _flows->peek(hash, sig, now);
-		if (!e)
-			return std::nullopt;
-		return dp::tracked_flow{e->backend_ref, e->expires - now, 0};
-	}
-	status apply(config next, const std::string &) override
-	{
-		auto s = build_snapshot(next, _host, _registry, _snap.get());
-		if (!s)
-			return error{s.error_message()};
-		_cfg = std::move(next);
-		_snap = *s;
-		return ok();
-	}
-
-private:
-	config _cfg;
-	host_facts _host;
-	backend_registry _registry;
-	std::shared_ptr<const dp::snapshot> _snap;
-	std::unique_ptr<dp::flow_table> _flows;
-	dp::worker_counters _counters;
-};
 
 // A directory of our own (under TMPDIR) for the socket, the configuration file
 // and saves; removed when the fuzzer exits normally.
@@ -167,7 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	workspace &w = space();
 	std::ofstream(w.file, std::ios::trunc) << base_file;
-	fuzz_host host(w.file);
+	// The running state of weir as the commands see it, without an engine.
+	test::pipeline_host host(w.file, 1 << 10, now);
 	register_commands(*w.sock, host);
 	std::string_view in(reinterpret_cast<const char *>(data), size);
 	for (size_t n = 0; n < max_lines && !in.empty(); ++n) {
