@@ -139,7 +139,8 @@ result<weir_flow_key> parse_flow(std::string_view src, std::string_view dst, std
 
 json explain_flow(const dp::snapshot &s, const weir_flow_key &key, const flow_lookup &lookup)
 {
-	uint32_t hash = weir_flow_hash(&key, s.node.hash_seed);
+	uint32_t hash, sig;
+	weir_flow_hash_sig(&key, s.node.hash_seed, &hash, &sig);
 	json j = {{"flow", endpoint(key.saddr, key.family, key.sport) + " -> " +
 	                           endpoint(key.daddr, key.family, key.dport) +
 	                           (key.proto == WEIR_IPPROTO_TCP ? "/tcp" : "/udp")},
@@ -168,7 +169,7 @@ json explain_flow(const dp::snapshot &s, const weir_flow_key &key, const flow_lo
 		        {"backend", address_of(*m.backend)}};
 	std::string why = "VIP " + s.vip_names[id] + " (" + sched + "): ";
 	const weir_backend *chosen = nullptr;
-	if (auto e = lookup(hash, dp::flow_sig(key, s.node.hash_seed))) {
+	if (auto e = lookup(hash, sig)) {
 		const weir_backend *b = s.backend_by_ref(e->backend_ref);
 		if (b && b->vip_id == id && (b->flags & WEIR_BACKEND_F_USABLE)) {
 			chosen = b;

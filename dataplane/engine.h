@@ -58,8 +58,8 @@ public:
 	// Workers, for status, stats and metrics.
 	virtual std::vector<worker_view> workers() const = 0;
 
-	// The live entry of the flow with hashes `hash` and `sig` (pipeline.h
-	// flow_sig), if any worker tracks it. Read while workers run: the answer may
+	// The live entry of the flow with hashes `hash` and `sig` (weir_hash.h
+	// weir_flow_hash_sig), if any worker tracks it. Read while workers run: the answer may
 	// be a packet old.
 	virtual std::optional<tracked_flow> find_flow(uint32_t hash, uint32_t sig) const = 0;
 

@@ -73,10 +73,4 @@ private:
 	bool _icmp_primed = false;  // _icmp_second holds a second already
 };
 
-// The second, independent hash of a flow that the flow table compares (sig).
-inline uint32_t flow_sig(const weir_flow_key &k, uint32_t seed)
-{
-	return weir_flow_hash(&k, seed ^ WEIR_FLOW_SIG_SEED_DELTA);
-}
-
 }  // namespace weir::dp

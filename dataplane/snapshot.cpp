@@ -9,7 +9,7 @@ void vip_index::build(const std::vector<std::pair<weir_vip_key, uint32_t>> &entr
 	uint32_t size = 4;
 	while (size < entries.size() * 2)
 		size *= 2;
-	_slots.assign(size, slot{packed{}, none, weir_vip_key{}});
+	_slots.assign(size, slot{packed{}, none});
 	_mask = size - 1;
 	_seed = seed;
 	for (const auto &[vip, value] : entries) {
@@ -17,7 +17,7 @@ void vip_index::build(const std::vector<std::pair<weir_vip_key, uint32_t>> &entr
 		uint32_t i = slot_hash(k, seed) & _mask;
 		while (_slots[i].value != none && !(_slots[i].key == k))
 			i = (i + 1) & _mask;
-		_slots[i] = slot{k, value, vip};
+		_slots[i] = slot{k, value};
 	}
 }
 

@@ -55,7 +55,7 @@ public:
 	{
 		for (const slot &s : _slots)
 			if (s.value != none)
-				f(s.vip, s.value);
+				f(unpack(s.key), s.value);
 	}
 
 	// A key as the index compares it: address words, then port, proto, family.
@@ -69,6 +69,18 @@ public:
 		return {uint64_t(addr[0]) | uint64_t(addr[1]) << 32,
 		        uint64_t(addr[2]) | uint64_t(addr[3]) << 32,
 		        uint32_t(port) | uint32_t(proto) << 16 | uint32_t(family) << 24};
+	}
+	static weir_vip_key unpack(const packed &k)
+	{
+		weir_vip_key v{};
+		v.addr[0] = uint32_t(k.a);
+		v.addr[1] = uint32_t(k.a >> 32);
+		v.addr[2] = uint32_t(k.b);
+		v.addr[3] = uint32_t(k.b >> 32);
+		v.port = uint16_t(k.c);
+		v.proto = uint8_t(k.c >> 16);
+		v.family = uint8_t(k.c >> 24);
+		return v;
 	}
 	// Where a key's probe starts: three independent multiplies and a fold, a few
 	// cycles on every packet where MurmurHash3's five dependent rounds took about
@@ -87,7 +99,6 @@ private:
 	struct slot {
 		packed key;
 		uint32_t value;
-		weir_vip_key vip;  // as given to build()
 	};
 	std::vector<slot> _slots;
 	uint32_t _mask = 0;

@@ -46,6 +46,12 @@ TEST(vip_index, finds_every_key_and_nothing_else)
 		idx.build(entries, uint32_t(rng()));
 		for (const auto &[k, v] : entries)
 			ASSERT_EQ(idx.find(k), v) << n << " VIPs";
+		// for_each gives back every key with its value (the XDP engine copies them).
+		std::map<std::string, uint32_t> listed;
+		idx.for_each([&](const weir_vip_key &k, uint32_t v) { listed[bytes(k)] = v; });
+		ASSERT_EQ(listed.size(), entries.size());
+		for (const auto &[k, v] : entries)
+			EXPECT_EQ(listed[bytes(k)], v);
 		int misses = 0;
 		for (int i = 0; i < 100000; i++) {
 			weir_vip_key k = random_key(rng);

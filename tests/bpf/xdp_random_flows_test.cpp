@@ -32,7 +32,9 @@ bool entry_names_backend(const xdp::program &p, const dp::snapshot &s, const fra
 	uint8_t reason = 0;
 	if (weir_parse(in.data(), in.data() + in.size(), &pkt, &reason) != WEIR_PARSE_IP)
 		return false;
-	auto e = p.find_flow(weir_flow_hash(&pkt.key, seed), dp::flow_sig(pkt.key, seed));
+	uint32_t hash, sig;
+	weir_flow_hash_sig(&pkt.key, seed, &hash, &sig);
+	auto e = p.find_flow(hash, sig);
 	const weir_backend *b = e ? s.backend_by_ref(e->backend_ref) : nullptr;
 	return b && out.size() > 34 &&
 	       std::equal(out.begin() + 30, out.begin() + 34, (const uint8_t *)b->addr);
